@@ -94,7 +94,12 @@ export interface FusionConfig {
   readonly dropout_prob: number | null;
 }
 
-export type HeadType = 'classification' | 'multilabel_classification' | 'tagging' | 'multiple_choice' | 'question_answering';
+export type HeadType =
+  | 'classification'
+  | 'multilabel_classification'
+  | 'tagging'
+  | 'multiple_choice'
+  | 'question_answering';
 
 export interface HeadConfig {
   readonly head_type: HeadType;
