@@ -2,6 +2,7 @@
 // evaluated: GLOBAL/STACK_GLOBAL resolve only names in PICKLE_GLOBALS (TypeScript stand-ins), and
 // any other name fails at the GLOBAL opcode itself, before a REDUCE could use it.
 
+import type { Dtype } from './dtype.ts';
 import { CheckpointError } from './tensor.ts';
 
 /** Python tuple (lists are plain arrays, dicts are Maps). */
@@ -23,7 +24,7 @@ export class PickleGlobal {
 export interface StorageRef {
   readonly kind: 'storage';
   readonly key: string;
-  readonly dtype: StorageDtype;
+  readonly dtype: Dtype;
   readonly numel: number;
 }
 
@@ -55,10 +56,8 @@ export interface WhitelistedGlobal {
   call?: (args: readonly PickleValue[]) => PickleValue;
 }
 
-export type StorageDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32';
-
 /** torch storage classes, referenced from persistent ids; never called. */
-export const STORAGE_DTYPES: Readonly<Record<string, StorageDtype>> = {
+export const STORAGE_DTYPES: Readonly<Record<string, Dtype>> = {
   'torch.FloatStorage': 'float32',
   'torch.HalfStorage': 'float16',
   'torch.BFloat16Storage': 'bfloat16',

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { type Dtype, decodeToF32, ITEM_SIZE } from './dtype.ts';
 import { CheckpointError, type HostTensor, numel, type StateDict } from './tensor.ts';
 
 /** The safetensors library refuses headers above 100 MB; so do we. */
@@ -11,12 +12,18 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** Largest tensor we materialize; a Float32Array index is a 32-bit signed quantity in practice. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 31;
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
-const ITEM_SIZE: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+const DTYPES: Readonly<Record<string, Dtype>> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+};
 
 interface TensorEntry {
   readonly name: string;
-  readonly dtype: SafetensorsDtype;
+  readonly dtype: Dtype;
   readonly shape: number[];
   readonly begin: number;
   readonly end: number;
@@ -126,8 +133,8 @@ function parseEntry(file: string, name: string, value: unknown, dataLength: numb
   };
   if (!isPlainObject(value)) fail('header entry is not an object');
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_SIZE, dtype)) {
-    fail(`unsupported dtype ${JSON.stringify(dtype)} (expected F32, F16 or BF16)`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) {
+    fail(`unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(DTYPES).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every(isNonNegativeInteger)) {
     fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
@@ -146,13 +153,13 @@ function parseEntry(file: string, name: string, value: unknown, dataLength: numb
   if (begin > end || end > dataLength) {
     fail(`data_offsets [${begin}, ${end}] lie outside the data section (${dataLength} bytes)`);
   }
-  const itemSize = ITEM_SIZE[dtype as SafetensorsDtype];
+  const itemSize = ITEM_SIZE[DTYPES[dtype as string]];
   if (end - begin !== count * itemSize) {
     fail(
       `byte length ${end - begin} does not match ${count} elements of ${dtype} (${count * itemSize} bytes)`,
     );
   }
-  return { name, dtype: dtype as SafetensorsDtype, shape: dims, begin, end };
+  return { name, dtype: DTYPES[dtype as string], shape: dims, begin, end };
 }
 
 function checkNoOverlap(file: string, entries: readonly TensorEntry[]): void {
@@ -172,37 +179,16 @@ function checkNoOverlap(file: string, entries: readonly TensorEntry[]): void {
 
 function readTensor(file: string, fd: number, dataStart: number, entry: TensorEntry): HostTensor {
   const count = numel(entry.shape);
-  const data = new Float32Array(count);
   const position = dataStart + entry.begin;
-  if (entry.dtype === 'F32') {
+  if (entry.dtype === 'float32') {
     // Read straight into the tensor's own storage: no intermediate copy.
+    const data = new Float32Array(count);
     readExactly(file, fd, new Uint8Array(data.buffer), position);
-  } else {
-    const raw = new Uint8Array(entry.end - entry.begin);
-    readExactly(file, fd, raw, position);
-    const halves = new Uint16Array(raw.buffer, 0, count);
-    if (entry.dtype === 'F16') widenF16(halves, data);
-    else widenBF16(halves, data);
+    return { shape: entry.shape, data };
   }
-  return { shape: entry.shape, data };
-}
-
-export function widenBF16(src: Uint16Array, dst: Float32Array): void {
-  const bits = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
-  for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
-}
-
-export function widenF16(src: Uint16Array, dst: Float32Array): void {
-  for (let i = 0; i < src.length; i++) dst[i] = f16ToF32(src[i]);
-}
-
-function f16ToF32(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  const raw = new Uint8Array(entry.end - entry.begin);
+  readExactly(file, fd, raw, position);
+  return { shape: entry.shape, data: decodeToF32(entry.dtype, raw, count) };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -2,6 +2,7 @@
 // and a writer whose output matches torch.save's bytes (plus the `byteorder` record newer torch adds).
 
 import { basename } from 'node:path';
+import { decodeToF32, ITEM_SIZE } from './dtype.ts';
 import {
   isTensorRef,
   PickleEmitter,
@@ -9,23 +10,13 @@ import {
   PickleTuple,
   type PickleValue,
   STORAGE_DTYPES,
-  type StorageDtype,
   type StorageRef,
   type TensorRef,
   unpickle,
 } from './pickle.ts';
-import { MAX_TENSOR_ELEMENTS, widenBF16, widenF16, writeFileAtomically } from './safetensors.ts';
+import { MAX_TENSOR_ELEMENTS, writeFileAtomically } from './safetensors.ts';
 import { CheckpointError, type HostTensor, numel, type StateDict } from './tensor.ts';
 import { serializeZip, type ZipMember, ZipReader } from './zip.ts';
-
-const ITEM_SIZE: Record<StorageDtype, number> = {
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  float64: 8,
-  int64: 8,
-  int32: 4,
-};
 
 export function readTorchBin(file: string): StateDict {
   const zip = ZipReader.open(file);
@@ -65,7 +56,7 @@ function readArchive(file: string, zip: ZipReader): StateDict {
   const storageData = (ref: StorageRef): Float32Array => {
     let data = loaded.get(ref.key);
     if (data === undefined) {
-      data = decodeStorage(file, ref, zip.read(`${prefix}data/${ref.key}`));
+      data = decodeStorage(ref, zip.read(`${prefix}data/${ref.key}`));
       loaded.set(ref.key, data);
     }
     return data;
@@ -121,32 +112,10 @@ function checkStorageMembers(
   }
 }
 
-function decodeStorage(file: string, ref: StorageRef, bytes: Uint8Array): Float32Array {
-  // Copy into fresh, aligned storage; the member buffer may be shared or unaligned.
-  const aligned = new Uint8Array(bytes);
-  const out = new Float32Array(ref.numel);
-  const dv = new DataView(aligned.buffer);
-  switch (ref.dtype) {
-    case 'float32':
-      return new Float32Array(aligned.buffer, 0, ref.numel);
-    case 'float16':
-      widenF16(new Uint16Array(aligned.buffer, 0, ref.numel), out);
-      return out;
-    case 'bfloat16':
-      widenBF16(new Uint16Array(aligned.buffer, 0, ref.numel), out);
-      return out;
-    case 'float64':
-      for (let i = 0; i < ref.numel; i++) out[i] = dv.getFloat64(8 * i, true);
-      return out;
-    case 'int64':
-      for (let i = 0; i < ref.numel; i++) out[i] = Number(dv.getBigInt64(8 * i, true));
-      return out;
-    case 'int32':
-      for (let i = 0; i < ref.numel; i++) out[i] = dv.getInt32(4 * i, true);
-      return out;
-    default:
-      throw new CheckpointError(file, `unsupported storage dtype '${ref.dtype as string}'`);
-  }
+function decodeStorage(ref: StorageRef, bytes: Uint8Array): Float32Array {
+  if (ref.dtype === 'float32' && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, ref.numel);
+  return decodeToF32(ref.dtype, bytes, ref.numel);
 }
 
 function buildStateDict(

@@ -104,7 +104,7 @@ describe('safetensors', () => {
     it('header not JSON', () => expectCheckpointError(writeRaw('{"t": [1,'), /not valid UTF-8 JSON/));
     it('header not an object', () => expectCheckpointError(writeRaw('[1,2]'), /not a JSON object/));
     it('unknown dtype', () => {
-      expectCheckpointError(writeRaw({ t: { ...ok, dtype: 'I64' } }, new Uint8Array(8)), /tensor 't'.*dtype/);
+      expectCheckpointError(writeRaw({ t: { ...ok, dtype: 'C64' } }, new Uint8Array(8)), /tensor 't'.*dtype/);
     });
     it('negative or fractional shape', () => {
       expectCheckpointError(writeRaw({ t: { ...ok, shape: [-2] } }, new Uint8Array(8)), /tensor 't'.*shape/);
