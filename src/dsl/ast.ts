@@ -78,12 +78,15 @@ export type Expr =
 
 /** AdapterDrop layer selection: inclusive ranges and single layers. */
 export interface LayerSet {
-  readonly items: readonly ({ readonly kind: 'layer'; readonly index: number; readonly span: Span } | {
-    readonly kind: 'range';
-    readonly from: number;
-    readonly to: number;
-    readonly span: Span;
-  })[];
+  readonly items: readonly (
+    | { readonly kind: 'layer'; readonly index: number; readonly span: Span }
+    | {
+        readonly kind: 'range';
+        readonly from: number;
+        readonly to: number;
+        readonly span: Span;
+      }
+  )[];
   readonly span: Span;
 }
 
@@ -122,4 +125,6 @@ export interface Program {
   readonly statements: readonly Statement[];
   /** Comments, in source order, so that the formatter can keep them. */
   readonly comments: readonly Comment[];
+  /** The text the program was parsed from, when there was one: lets the formatter keep blank lines. */
+  readonly source?: string;
 }
