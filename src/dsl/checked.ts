@@ -11,9 +11,17 @@ export type Composition =
   | { readonly type: 'Parallel'; readonly children: readonly Composition[] }
   | { readonly type: 'MultiTask'; readonly children: readonly Composition[] }
   | { readonly type: 'Split'; readonly children: readonly Composition[]; readonly splits: readonly number[] }
-  | { readonly type: 'BatchSplit'; readonly children: readonly Composition[]; readonly batch_sizes: readonly number[] }
+  | {
+      readonly type: 'BatchSplit';
+      readonly children: readonly Composition[];
+      readonly batch_sizes: readonly number[];
+    }
   /** `weights` as the library stores them: already divided by their sum when normalize_weights. */
-  | { readonly type: 'Average'; readonly children: readonly Composition[]; readonly weights: readonly number[] };
+  | {
+      readonly type: 'Average';
+      readonly children: readonly Composition[];
+      readonly weights: readonly number[];
+    };
 
 /** Which heads run on the base model's output (semantics §5.2, §5.4). */
 export type HeadSetup =
@@ -21,7 +29,11 @@ export type HeadSetup =
   | { readonly kind: 'single'; readonly head: string }
   /** One head per Parallel channel, channel i on rows [i·B, (i+1)·B). */
   | { readonly kind: 'parallel'; readonly heads: readonly string[] }
-  | { readonly kind: 'batch-split'; readonly heads: readonly string[]; readonly batch_sizes: readonly number[] };
+  | {
+      readonly kind: 'batch-split';
+      readonly heads: readonly string[];
+      readonly batch_sizes: readonly number[];
+    };
 
 export type CheckedAdapter =
   | {
@@ -36,7 +48,13 @@ export type CheckedAdapter =
   | { readonly name: string; readonly origin: 'new'; readonly config: AdapterConfig; readonly span: Span };
 
 export type CheckedHead =
-  | { readonly name: string; readonly origin: 'load'; readonly dir: string; readonly config: HeadConfig; readonly span: Span }
+  | {
+      readonly name: string;
+      readonly origin: 'load';
+      readonly dir: string;
+      readonly config: HeadConfig;
+      readonly span: Span;
+    }
   | { readonly name: string; readonly origin: 'new'; readonly config: HeadConfig; readonly span: Span };
 
 export type CheckedFusion =
@@ -78,5 +96,7 @@ export interface CheckedProgram {
   readonly headSetup: HeadSetup;
   /** AdapterDrop: 0-based layer indices where every adapter method is off. */
   readonly skipLayers: readonly number[];
+  /** `merge NAME`: LoRA/IA³ adapters folded into the base weights as the library's merge_adapter does. */
+  readonly merged?: readonly string[];
   readonly training: CheckedTraining | null;
 }

@@ -1,0 +1,73 @@
+// The IR: a typed tensor dataflow graph. One node type; `op` says what it computes.
+// Nodes are stored in topological order and a node's id is its index. Parameters are referenced by
+// their checkpoint key and tagged with their owner; their values live outside the graph (a WeightStore),
+// so graphs stay small, printable and cheap to rewrite.
+import type { Dim, Shape } from './shape.ts';
+
+export type NodeId = number;
+export type DType = 'f32' | 'i32';
+export type InputName = 'input_ids' | 'attention_mask' | 'token_type_ids' | 'task_ids';
+
+export type ParamOrigin =
+  | { readonly kind: 'base' }
+  | { readonly kind: 'adapter' | 'fusion' | 'head'; readonly name: string };
+
+export type UnaryFn = 'relu' | 'gelu' | 'gelu_new' | 'silu' | 'tanh' | 'sigmoid' | 'leakyrelu' | 'identity' | 'exp';
+export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
+
+export type Op =
+  | { readonly op: 'input'; readonly name: InputName }
+  | { readonly op: 'param'; readonly key: string; readonly origin: ParamOrigin }
+  | { readonly op: 'const'; readonly value: number }
+  /** inputs [table [V,H], ids [...]] → [..., H] */
+  | { readonly op: 'gather' }
+  /** inputs [x [..., in], weight [out, in], bias? [out]] → [..., out]: nn.Linear */
+  | { readonly op: 'linear' }
+  /** inputs [a [..., M, K], b [..., K, N] or [..., N, K] when transB] → [..., M, N] */
+  | { readonly op: 'matmul'; readonly transB: boolean }
+  /** Elementwise with numpy broadcasting (dimensions aligned from the right). */
+  | { readonly op: 'binary'; readonly fn: BinaryFn }
+  | { readonly op: 'unary'; readonly fn: UnaryFn }
+  /** inputs [x, gamma, beta], normalized over the last dimension. */
+  | { readonly op: 'layernorm'; readonly eps: number }
+  /** Softmax over the last dimension. */
+  | { readonly op: 'softmax' }
+  /** Mean over one axis, keeping it with size 1. */
+  | { readonly op: 'mean'; readonly axis: number }
+  | { readonly op: 'reshape'; readonly shape: Shape }
+  | { readonly op: 'permute'; readonly perm: readonly number[] }
+  | { readonly op: 'slice'; readonly axis: number; readonly start: Dim; readonly end: Dim }
+  | { readonly op: 'concat'; readonly axis: number }
+  /** Broadcasts to a larger shape (numpy broadcast_to). */
+  | { readonly op: 'expand'; readonly shape: Shape }
+  /** Repeats the whole tensor `times` times along axis 0 (torch `repeat`, not `repeat_interleave`). */
+  | { readonly op: 'tile'; readonly times: number }
+  /** inputs [attention_mask [B,T] i32] → BERT's additive mask [B,1,1,T]: (1 − m)·finfo(f32).min */
+  | { readonly op: 'mask_bias' }
+  /** inputs [task_ids [B], c₀ … cₙ₋₁ (same shape, batch first)] → row r taken from c_{task_ids[r]} */
+  | { readonly op: 'row_select' };
+
+export type OpKind = Op['op'];
+
+export type Node = Op & {
+  readonly id: NodeId;
+  readonly inputs: readonly NodeId[];
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Where the node came from in the model (e.g. `layer3.output.adapter`), for printing and reports. */
+  readonly scope: string;
+};
+
+export interface GraphOutput {
+  readonly name: string;
+  readonly node: NodeId;
+}
+
+export interface Graph {
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly GraphOutput[];
+}
+
+export function paramNodes(g: Graph): readonly (Node & { op: 'param' })[] {
+  return g.nodes.filter((n): n is Node & { op: 'param' } => n.op === 'param');
+}

@@ -1,0 +1,91 @@
+// Shape and dtype inference: one pure function per op, shared by the builder and every rewrite.
+import type { DType, Op } from './graph.ts';
+import { addDims, shapeEquals as shapeEqualsUpTo, type Dim, dimEquals, formatShape, lit, type Shape, subDims, scaleDim } from './shape.ts';
+
+export interface Typed {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+const ONE = lit(1);
+
+function broadcast(a: Shape, b: Shape): Shape {
+  const rank = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? ONE;
+    const db = b[b.length - rank + i] ?? ONE;
+    if (dimEquals(da, ONE)) out.push(db);
+    else if (dimEquals(db, ONE) || dimEquals(da, db)) out.push(da);
+    else throw new Error(`cannot broadcast ${formatShape(a)} with ${formatShape(b)}`);
+  }
+  return out;
+}
+
+function requireEqual(what: string, a: Dim, b: Dim): void {
+  if (!dimEquals(a, b)) throw new Error(`${what}: ${formatShape([a])} ≠ ${formatShape([b])}`);
+}
+
+function normAxis(axis: number, rank: number): number {
+  return axis < 0 ? axis + rank : axis;
+}
+
+export function inferType(op: Op, inputs: readonly Typed[]): Typed {
+  const f32 = (shape: Shape): Typed => ({ shape, dtype: 'f32' });
+  const [x, y] = inputs;
+  switch (op.op) {
+    case 'input':
+    case 'param':
+      throw new Error(`${op.op} nodes carry their own type`);
+    case 'const':
+      return f32([]);
+    case 'gather':
+      return f32([...y.shape, x.shape[1]]);
+    case 'linear': {
+      requireEqual('linear input features', x.shape[x.shape.length - 1], y.shape[1]);
+      if (inputs[2]) requireEqual('linear bias', inputs[2].shape[0], y.shape[0]);
+      return f32([...x.shape.slice(0, -1), y.shape[0]]);
+    }
+    case 'matmul': {
+      const r = x.shape.length;
+      const k = x.shape[r - 1];
+      const [kb, n] = op.transB ? [y.shape[r - 1], y.shape[r - 2]] : [y.shape[r - 2], y.shape[r - 1]];
+      requireEqual('matmul contraction', k, kb);
+      return f32([...broadcast(x.shape.slice(0, -2), y.shape.slice(0, -2)), x.shape[r - 2], n]);
+    }
+    case 'binary':
+      return f32(broadcast(x.shape, y.shape));
+    case 'unary':
+    case 'softmax':
+    case 'layernorm':
+      return f32(x.shape);
+    case 'mean': {
+      const axis = normAxis(op.axis, x.shape.length);
+      return f32(x.shape.map((d, i) => (i === axis ? ONE : d)));
+    }
+    case 'reshape':
+      return { shape: op.shape, dtype: x.dtype };
+    case 'permute':
+      return { shape: op.perm.map((p) => x.shape[p]), dtype: x.dtype };
+    case 'slice': {
+      const axis = normAxis(op.axis, x.shape.length);
+      return { shape: x.shape.map((d, i) => (i === axis ? subDims(op.end, op.start) : d)), dtype: x.dtype };
+    }
+    case 'concat': {
+      const axis = normAxis(op.axis, x.shape.length);
+      const size = inputs.map((t) => t.shape[axis]).reduce(addDims);
+      return { shape: x.shape.map((d, i) => (i === axis ? size : d)), dtype: x.dtype };
+    }
+    case 'expand':
+      if (!shapeEqualsUpTo(broadcast(x.shape, op.shape), op.shape)) {
+        throw new Error(`cannot expand ${formatShape(x.shape)} to ${formatShape(op.shape)}`);
+      }
+      return { shape: op.shape, dtype: x.dtype };
+    case 'tile':
+      return { shape: x.shape.map((d, i) => (i === 0 ? scaleDim(d, op.times) : d)), dtype: x.dtype };
+    case 'mask_bias':
+      return f32([x.shape[0], ONE, ONE, x.shape[1]]);
+    case 'row_select':
+      return { shape: y.shape, dtype: y.dtype };
+  }
+}

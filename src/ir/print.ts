@@ -1,0 +1,52 @@
+// Text form of the IR: one op per line with its shape, for snapshot tests and `adaptc explain`.
+import type { Graph, Node, ParamOrigin } from './graph.ts';
+import { formatDim, formatShape } from './shape.ts';
+
+export function formatOrigin(o: ParamOrigin): string {
+  return o.kind === 'base' ? 'base' : `${o.kind} ${o.name}`;
+}
+
+function attrs(n: Node): string {
+  switch (n.op) {
+    case 'input':
+      return ` ${n.name}`;
+    case 'param':
+      return ` @${n.key} (${formatOrigin(n.origin)})`;
+    case 'const':
+      return ` ${n.value}`;
+    case 'matmul':
+      return n.transB ? '.tB' : '';
+    case 'binary':
+    case 'unary':
+      return `.${n.fn}`;
+    case 'layernorm':
+      return `{eps=${n.eps}}`;
+    case 'mean':
+    case 'concat':
+      return `{axis=${n.axis}}`;
+    case 'reshape':
+    case 'expand':
+      return `{${formatShape(n.shape)}}`;
+    case 'permute':
+      return `{${n.perm.join(',')}}`;
+    case 'slice':
+      return `{axis=${n.axis}, ${formatDim(n.start)}:${formatDim(n.end)}}`;
+    case 'tile':
+      return `{x${n.times}}`;
+    default:
+      return '';
+  }
+}
+
+export function formatNode(n: Node): string {
+  const args = n.inputs.length > 0 ? ` ${n.inputs.map((i) => `%${i}`).join(', ')}` : '';
+  const type = `${n.dtype === 'f32' ? '' : n.dtype}${formatShape(n.shape)}`;
+  const line = `%${n.id} = ${n.op}${attrs(n)}${args} : ${type}`;
+  return n.scope ? `${line.padEnd(72)} # ${n.scope}` : line;
+}
+
+export function printGraph(g: Graph): string {
+  const body = g.nodes.map(formatNode);
+  const outs = g.outputs.map((o) => `  ${o.name} = %${o.node}`);
+  return [...body, 'outputs:', ...outs].join('\n');
+}

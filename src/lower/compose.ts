@@ -1,0 +1,127 @@
+// AdapterHub's composition recursion (ComposableAdapterLayerBase), written once over a method's
+// primitives. Each method (bottleneck, LoRA/IA³, prefix tuning) supplies how its state is sliced,
+// concatenated, repeated, averaged and sent through one adapter; the blocks' meaning lives here.
+import type { Composition } from '../dsl/checked.ts';
+import { type Dim, dimEquals, formatDim, lit, scaleDim } from '../ir/shape.ts';
+import { type LowerContext, LoweringError } from './context.ts';
+
+export type Block = Exclude<Composition, string>;
+
+export interface MethodOps<S> {
+  readonly kind: string;
+  /** The method has a module for this adapter here (AdapterHub's `name in self.adapter_modules`). */
+  has(name: string): boolean;
+  batch(s: S): Dim;
+  preBlock(setup: Composition, s: S): S;
+  single(name: string, s: S): S;
+  vslice(s: S, start: Dim, end: Dim): S;
+  padAndConcat(states: readonly S[]): S;
+  repeat(s: S, times: number): S;
+  mean(states: readonly S[], weights: readonly number[]): S;
+  /** AdapterHub's allow_multi_parallelize (LoRA: q, k and v replicate independently). */
+  readonly multiParallelize: boolean;
+  fuse?(block: Block & { type: 'Fuse' }, s: S, recurse: (child: Composition, s: S) => S): S;
+  split?(block: Block & { type: 'Split' }, s: S, recurse: (child: Composition, s: S) => S): S;
+}
+
+export function flatten(c: Composition): string[] {
+  return typeof c === 'string' ? [c] : c.children.flatMap(flatten);
+}
+
+export const first = (c: Composition): string => flatten(c)[0];
+export const last = (c: Composition): string => flatten(c).at(-1)!;
+
+/** Number of Parallel channels of a setup (AdapterHub's `parallel_channels`). */
+export function parallelChannels(c: Composition): number {
+  if (typeof c === 'string') return 1;
+  if (c.type === 'Parallel') return c.children.length;
+  return Math.max(1, ...c.children.map(parallelChannels));
+}
+
+function offsets(sizes: readonly number[]): number[] {
+  return sizes.reduce<number[]>((acc, s) => [...acc, acc.at(-1)! + s], [0]);
+}
+
+/** Runs `setup` through one method at one location; the setup is the library's top-level block. */
+export function compose<S>(ctx: LowerContext, ops: MethodOps<S>, setup: Block, state: S): S {
+  const child = (c: Composition, s: S): S => {
+    if (typeof c !== 'string') return block(c, s);
+    return ops.has(c) ? ops.single(c, s) : s;
+  };
+
+  const block = (b: Block, s: S): S => {
+    switch (b.type) {
+      case 'Stack':
+        return b.children.reduce((acc, c) => {
+          if (typeof c !== 'string') return block(c, acc);
+          return ops.has(c) ? ops.single(c, ops.preBlock(c, acc)) : acc;
+        }, s);
+      case 'Fuse':
+        if (!b.children.some((c) => flatten(c).some(ops.has))) return s;
+        if (!ops.fuse) throw new LoweringError(`${ops.kind} adapters cannot be fused`);
+        return ops.fuse(b, s, child);
+      case 'Split':
+        if (!b.children.some((c) => flatten(c).some(ops.has))) return s;
+        if (!ops.split) throw new LoweringError(`${ops.kind} adapters do not support Split`);
+        return ops.split(b, s, child);
+      case 'BatchSplit':
+        return batchSplit(b.children, b.batch_sizes, s);
+      case 'MultiTask':
+        throw new LoweringError('MultiTask is lowered by row selection, not inside a method');
+      case 'Parallel':
+        return parallel(b, s);
+      case 'Average': {
+        const pre = ops.preBlock(b, s);
+        const present = b.children.map((c, i) => ({ c, w: b.weights[i] })).filter(({ c }) => typeof c !== 'string' || ops.has(c));
+        if (present.length !== b.children.length) {
+          throw new LoweringError(`Average: every child must be present at every location where one is (${ops.kind})`);
+        }
+        return ops.mean(
+          present.map(({ c }) => child(c, pre)),
+          present.map(({ w }) => w),
+        );
+      }
+    }
+  };
+
+  const perChild = (children: readonly Composition[], s: S, rows: (i: number) => [Dim, Dim]): S =>
+    ops.padAndConcat(
+      children.map((c, i) => {
+        const [start, end] = rows(i);
+        return child(c, ops.vslice(s, start, end));
+      }),
+    );
+
+  const batchSplit = (children: readonly Composition[], sizes: readonly number[], s: S): S => {
+    const pre = ops.preBlock({ type: 'BatchSplit', children, batch_sizes: sizes }, s);
+    const at = offsets(sizes);
+    const total = ops.batch(pre);
+    // Sizes are static; the runtime checks that the batch equals their sum (AdapterHub raises IndexError).
+    return perChild(children, pre, (i) => [lit(at[i]), i === sizes.length - 1 ? total : lit(at[i + 1])]);
+  };
+
+  const parallel = (b: Block & { type: 'Parallel' }, s: S): S => {
+    const channels = b.children.length;
+    const fwd = ctx.forward;
+    let orig: Dim;
+    if (!fwd.parallelized) {
+      orig = ops.batch(s);
+      s = ops.repeat(s, channels);
+      fwd.parallelized = true;
+      fwd.originalBatch = orig;
+    } else if (ops.multiParallelize && fwd.originalBatch && dimEquals(ops.batch(s), fwd.originalBatch)) {
+      orig = ops.batch(s);
+      s = ops.repeat(s, channels);
+    } else {
+      const bsz = ops.batch(s);
+      if (bsz.k % channels !== 0 || bsz.c % channels !== 0) {
+        throw new LoweringError(`a batch of ${formatDim(bsz)} rows cannot be divided into ${channels} Parallel channels`);
+      }
+      orig = scaleDim(bsz, 1 / channels);
+    }
+    const pre = ops.preBlock(b, s);
+    return perChild(b.children, pre, (i) => [scaleDim(orig, i), scaleDim(orig, i + 1)]);
+  };
+
+  return block(setup, state);
+}

@@ -1,0 +1,83 @@
+// State shared by one lowering: the graph under construction, the model, and AdapterHub's
+// per-forward ForwardContext (whether the batch was already replicated for a Parallel block).
+import type { AdapterConfig, SingleAdapterConfig } from '../config/types.ts';
+import type { CheckedProgram } from '../dsl/checked.ts';
+import type { GraphBuilder } from '../ir/builder.ts';
+import type { NodeId, ParamOrigin } from '../ir/graph.ts';
+import { type Dim, dimEquals, formatDim, lit, type Shape, shapeOf } from '../ir/shape.ts';
+import type { EncoderConfig } from './model-config.ts';
+
+export class LoweringError extends Error {
+  override name = 'LoweringError';
+}
+
+export interface ForwardState {
+  /** AdapterHub's `adapters_parallelized`: the batch has been replicated by a Parallel block. */
+  parallelized: boolean;
+  /** AdapterHub's `original_batch_size`, as a symbolic dimension. */
+  originalBatch: Dim | null;
+}
+
+export interface LowerContext {
+  readonly g: GraphBuilder;
+  readonly model: EncoderConfig;
+  readonly program: CheckedProgram;
+  readonly forward: ForwardState;
+}
+
+export function adapterConfig(ctx: LowerContext, name: string): AdapterConfig {
+  const a = ctx.program.adapters.get(name);
+  if (!a) throw new LoweringError(`unknown adapter '${name}'`);
+  return a.config;
+}
+
+/** The members of an adapter's config (one, or several for a union). */
+export function configMembers(config: AdapterConfig): readonly SingleAdapterConfig[] {
+  return config.architecture === 'union' ? config.configs : [config];
+}
+
+export const batchOf = (ctx: LowerContext, id: NodeId): Dim => ctx.g.shape(id)[0];
+
+/** AdapterHub's adjust_tensors_for_parallel: tiles `x` along the batch when `target` has more rows. */
+export function tileToBatchOf(ctx: LowerContext, target: NodeId, x: NodeId): NodeId {
+  const want = batchOf(ctx, target);
+  const have = batchOf(ctx, x);
+  if (dimEquals(want, have) || want.k <= have.k) return x;
+  const times = want.k / have.k;
+  if (!Number.isInteger(times)) throw new LoweringError(`cannot replicate a batch of ${formatDim(have)} to ${formatDim(want)}`);
+  return ctx.g.add({ op: 'tile', times }, [x]);
+}
+
+export function param(ctx: LowerContext, key: string, origin: ParamOrigin, ...dims: number[]): NodeId {
+  return ctx.g.param(key, origin, shapeOf(...dims));
+}
+
+export function constant(ctx: LowerContext, value: number): NodeId {
+  return ctx.g.add({ op: 'const', value }, []);
+}
+
+export function linear(ctx: LowerContext, x: NodeId, weight: NodeId, bias: NodeId | null): NodeId {
+  return ctx.g.add({ op: 'linear' }, bias === null ? [x, weight] : [x, weight, bias]);
+}
+
+export const add = (ctx: LowerContext, a: NodeId, b: NodeId) => ctx.g.add({ op: 'binary', fn: 'add' }, [a, b]);
+export const mul = (ctx: LowerContext, a: NodeId, b: NodeId) => ctx.g.add({ op: 'binary', fn: 'mul' }, [a, b]);
+export const scale = (ctx: LowerContext, a: NodeId, factor: number) => mul(ctx, a, constant(ctx, factor));
+
+export function sliceAxis(ctx: LowerContext, x: NodeId, axis: number, start: Dim, end: Dim): NodeId {
+  return ctx.g.add({ op: 'slice', axis, start, end }, [x]);
+}
+
+export function concat(ctx: LowerContext, parts: readonly NodeId[], axis: number): NodeId {
+  return parts.length === 1 ? parts[0] : ctx.g.add({ op: 'concat', axis }, parts);
+}
+
+export function reshape(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
+  return ctx.g.add({ op: 'reshape', shape }, [x]);
+}
+
+export function expand(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
+  return ctx.g.add({ op: 'expand', shape }, [x]);
+}
+
+export const ONE = lit(1);

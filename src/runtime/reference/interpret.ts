@@ -1,0 +1,297 @@
+// The reference interpreter: runs any IR graph on the CPU in plain TypeScript. Clear over fast; it
+// defines correct for every pass, kernel and backend. Storage is f32 (values are rounded to f32 after
+// every op, as PyTorch does); reductions accumulate in f64.
+import type { HostTensor } from '../../checkpoint/tensor.ts';
+import type { Graph, InputName, Node } from '../../ir/graph.ts';
+import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
+import { binaryFns, F32_MIN, unaryFns } from './math.ts';
+
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array;
+}
+
+export type Inputs = Partial<Record<InputName, Tensor>>;
+export type WeightLookup = (key: string) => HostTensor | undefined;
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** Strides of `shape` seen through broadcasting into `outShape` (0 where broadcast). */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((d, i) => {
+    const j = i - offset;
+    if (j < 0 || shape[j] === 1) return 0;
+    return own[j];
+  });
+}
+
+/** Calls fn(outIndex, aIndex, bIndex) for every element of outShape. */
+function forEachBroadcast(
+  outShape: readonly number[],
+  aStrides: readonly number[],
+  bStrides: readonly number[],
+  fn: (o: number, a: number, b: number) => void,
+): void {
+  const rank = outShape.length;
+  const idx = new Array<number>(rank).fill(0);
+  const n = size(outShape);
+  let a = 0;
+  let b = 0;
+  for (let o = 0; o < n; o++) {
+    fn(o, a, b);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      a += aStrides[d];
+      b += bStrides[d];
+      if (idx[d] < outShape[d]) break;
+      a -= aStrides[d] * outShape[d];
+      b -= bStrides[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+function linear(x: Tensor, w: Tensor, bias: Tensor | undefined, outShape: number[]): Float32Array {
+  const [outF, inF] = w.shape;
+  const rows = size(x.shape) / inF;
+  const out = new Float32Array(rows * outF);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outF; o++) {
+      let acc = bias ? bias.data[o] : 0;
+      for (let i = 0; i < inF; i++) acc += x.data[r * inF + i] * w.data[o * inF + i];
+      out[r * outF + o] = acc;
+    }
+  }
+  if (out.length !== size(outShape)) throw new Error('linear: size mismatch');
+  return out;
+}
+
+function matmul(a: Tensor, b: Tensor, transB: boolean, outShape: number[]): Float32Array {
+  const rank = outShape.length;
+  const [m, n] = [outShape[rank - 2], outShape[rank - 1]];
+  const k = a.shape[rank - 1];
+  const batchShape = outShape.slice(0, -2);
+  const aBatch = broadcastStrides(a.shape.slice(0, -2), batchShape);
+  const bBatch = broadcastStrides(b.shape.slice(0, -2), batchShape);
+  const out = new Float32Array(size(outShape));
+  forEachBroadcast(batchShape, aBatch, bBatch, (o, ai, bi) => {
+    const aOff = ai * m * k;
+    const bOff = bi * k * n;
+    const oOff = o * m * n;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) {
+          acc += a.data[aOff + i * k + p] * b.data[bOff + (transB ? j * k + p : p * n + j)];
+        }
+        out[oOff + i * n + j] = acc;
+      }
+    }
+  });
+  return out;
+}
+
+function layernorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Float32Array {
+  const h = x.shape[x.shape.length - 1];
+  const out = new Float32Array(x.data.length);
+  for (let r = 0; r < x.data.length / h; r++) {
+    let mean = 0;
+    for (let i = 0; i < h; i++) mean += x.data[r * h + i];
+    mean /= h;
+    let variance = 0;
+    for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
+    variance /= h;
+    const inv = 1 / Math.sqrt(variance + eps);
+    for (let i = 0; i < h; i++) out[r * h + i] = (x.data[r * h + i] - mean) * inv * gamma.data[i] + beta.data[i];
+  }
+  return out;
+}
+
+function softmax(x: Tensor): Float32Array {
+  const n = x.shape[x.shape.length - 1];
+  const out = new Float32Array(x.data.length);
+  for (let r = 0; r < x.data.length / n; r++) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) max = Math.max(max, x.data[r * n + i]);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.exp(x.data[r * n + i] - max);
+    for (let i = 0; i < n; i++) out[r * n + i] = Math.exp(x.data[r * n + i] - max) / sum;
+  }
+  return out;
+}
+
+function meanAxis(x: Tensor, axis: number): Float32Array {
+  const outer = size(x.shape.slice(0, axis));
+  const len = x.shape[axis];
+  const inner = size(x.shape.slice(axis + 1));
+  const out = new Float32Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = 0;
+      for (let l = 0; l < len; l++) acc += x.data[(o * len + l) * inner + i];
+      out[o * inner + i] = acc / len;
+    }
+  }
+  return out;
+}
+
+function permute(x: Tensor, perm: readonly number[], outShape: number[]): Float32Array | Int32Array {
+  const inStrides = stridesOf(x.shape);
+  const permuted = perm.map((p) => inStrides[p]);
+  const out = x.data instanceof Int32Array ? new Int32Array(x.data.length) : new Float32Array(x.data.length);
+  forEachBroadcast(outShape, permuted, permuted, (o, a) => {
+    out[o] = x.data[a];
+  });
+  return out;
+}
+
+function sliceAxis(x: Tensor, axis: number, start: number, end: number): Float32Array | Int32Array {
+  const outer = size(x.shape.slice(0, axis));
+  const inner = size(x.shape.slice(axis + 1));
+  const len = x.shape[axis];
+  const out = x.data instanceof Int32Array ? new Int32Array(outer * (end - start) * inner) : new Float32Array(outer * (end - start) * inner);
+  for (let o = 0; o < outer; o++) {
+    out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * (end - start) * inner);
+  }
+  return out;
+}
+
+function concatAxis(parts: readonly Tensor[], axis: number, outShape: number[]): Float32Array {
+  const outer = size(outShape.slice(0, axis));
+  const inner = size(outShape.slice(axis + 1));
+  const out = new Float32Array(size(outShape));
+  let offset = 0;
+  for (const p of parts) {
+    const chunk = p.shape[axis] * inner;
+    for (let o = 0; o < outer; o++) {
+      out.set(p.data.subarray(o * chunk, (o + 1) * chunk), o * outShape[axis] * inner + offset);
+    }
+    offset += chunk;
+  }
+  return out;
+}
+
+export class InterpreterError extends Error {
+  override name = 'InterpreterError';
+}
+
+function evaluate(n: Node, args: readonly Tensor[], outShape: number[], env: Bindings): Float32Array | Int32Array {
+  const [x, y, z] = args;
+  switch (n.op) {
+    case 'input':
+    case 'param':
+      throw new InterpreterError('leaf nodes are bound, not evaluated');
+    case 'const':
+      return Float32Array.of(n.value);
+    case 'gather': {
+      const h = x.shape[1];
+      const out = new Float32Array(y.data.length * h);
+      y.data.forEach((id, i) => {
+        if (id < 0 || id >= x.shape[0]) throw new InterpreterError(`token id ${id} outside the vocabulary of ${x.shape[0]}`);
+        out.set(x.data.subarray(id * h, (id + 1) * h), i * h);
+      });
+      return out;
+    }
+    case 'linear':
+      return linear(x, y, z, outShape);
+    case 'matmul':
+      return matmul(x, y, n.transB, outShape);
+    case 'binary': {
+      const fn = binaryFns[n.fn];
+      const out = new Float32Array(size(outShape));
+      forEachBroadcast(outShape, broadcastStrides(x.shape, outShape), broadcastStrides(y.shape, outShape), (o, a, b) => {
+        out[o] = fn(x.data[a], y.data[b]);
+      });
+      return out;
+    }
+    case 'unary':
+      return Float32Array.from(x.data, unaryFns[n.fn]);
+    case 'layernorm':
+      return layernorm(x, y, z, n.eps);
+    case 'softmax':
+      return softmax(x);
+    case 'mean':
+      return meanAxis(x, n.axis < 0 ? n.axis + x.shape.length : n.axis);
+    case 'reshape':
+      return x.data;
+    case 'permute':
+      return permute(x, n.perm, outShape);
+    case 'slice': {
+      const axis = n.axis < 0 ? n.axis + x.shape.length : n.axis;
+      return sliceAxis(x, axis, evalDim(n.start, env), evalDim(n.end, env));
+    }
+    case 'concat':
+      return concatAxis(args, n.axis < 0 ? n.axis + x.shape.length : n.axis, outShape);
+    case 'expand': {
+      const out = new Float32Array(size(outShape));
+      const strides = broadcastStrides(x.shape, outShape);
+      forEachBroadcast(outShape, strides, strides, (o, a) => {
+        out[o] = x.data[a];
+      });
+      return out;
+    }
+    case 'tile': {
+      const out = new Float32Array(x.data.length * n.times);
+      for (let t = 0; t < n.times; t++) out.set(x.data, t * x.data.length);
+      return out;
+    }
+    case 'mask_bias':
+      return Float32Array.from(x.data, (m) => (1 - m) * F32_MIN);
+    case 'row_select': {
+      const rowSize = size(outShape) / outShape[0];
+      const out = new Float32Array(size(outShape));
+      x.data.forEach((task, r) => {
+        const source = args[1 + task];
+        if (!source) throw new InterpreterError(`task id ${task} has no MultiTask child`);
+        out.set(source.data.subarray(r * rowSize, (r + 1) * rowSize), r * rowSize);
+      });
+      return out;
+    }
+  }
+}
+
+/** Binds B and T from the inputs the graph reads. */
+export function bindingsFor(inputs: Inputs): Bindings {
+  const ids = inputs.input_ids;
+  if (!ids || ids.shape.length !== 2) throw new InterpreterError('input_ids must be a [batch, sequence] tensor');
+  return { B: ids.shape[0], T: ids.shape[1] };
+}
+
+/** Runs the graph; returns every graph output by name. */
+export function interpret(g: Graph, weights: WeightLookup, inputs: Inputs): Map<string, Tensor> {
+  const env = bindingsFor(inputs);
+  const values: Tensor[] = new Array(g.nodes.length);
+  for (const n of g.nodes) {
+    const shape = evalShape(n.shape, env);
+    if (n.op === 'input') {
+      const given = inputs[n.name];
+      if (!given) throw new InterpreterError(`missing input '${n.name}'`);
+      if (given.shape.join() !== shape.join()) {
+        throw new InterpreterError(`input '${n.name}' has shape [${given.shape}], expected ${formatShape(n.shape)} = [${shape}]`);
+      }
+      values[n.id] = given;
+    } else if (n.op === 'param') {
+      const w = weights(n.key);
+      if (!w) throw new InterpreterError(`no weights for parameter '${n.key}'`);
+      if (w.shape.join() !== shape.join()) {
+        throw new InterpreterError(`parameter '${n.key}' has shape [${w.shape}], the graph expects [${shape}]`);
+      }
+      values[n.id] = w;
+    } else {
+      values[n.id] = { shape, data: evaluate(n, n.inputs.map((i) => values[i]), shape, env) };
+    }
+  }
+  return new Map(g.outputs.map((o) => [o.name, values[o.node]]));
+}
