@@ -424,7 +424,7 @@ const fuseLocations: Rule = {
         const perChild = compositionChildren(block).map((c) => locationsOf(c, env));
         if (perChild.some((s) => s === null) || perChild.length === 0) return [];
         const childSites = perChild.map((s) => bottleneckSites(s!));
-        const fused = childSites.reduce((acc, s) => new Set([...acc].filter((x) => s.has(x))));
+        const fused = new Set([...childSites[0]].filter((site) => childSites.every((s) => s.has(site))));
         const outside = [...bottleneckSites(all)].filter((site) => !fused.has(site));
         if (outside.length === 0) return [];
         return [

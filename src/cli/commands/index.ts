@@ -1,0 +1,6 @@
+// Every CLI command. To add one: write src/cli/commands/<name>.ts exporting a Command, add it here.
+import type { Command } from '../command.ts';
+import { checkCommand } from './check.ts';
+import { fmtCommand } from './fmt.ts';
+
+export const COMMANDS: readonly Command[] = [checkCommand, fmtCommand];
