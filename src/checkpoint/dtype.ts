@@ -1,6 +1,16 @@
 // Element types found in checkpoints, all widened (or narrowed) to f32 on read.
 
-export type Dtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32';
+export type Dtype =
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'float64'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'bool';
 
 export const ITEM_SIZE: Readonly<Record<Dtype, number>> = {
   float32: 4,
@@ -9,9 +19,13 @@ export const ITEM_SIZE: Readonly<Record<Dtype, number>> = {
   float64: 8,
   int64: 8,
   int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
-/** Decodes `count` little-endian values of `dtype` into new f32 storage. Integers (position ids) convert exactly up to 2^24. */
+/** Decodes `count` little-endian values of `dtype` into new f32 storage. Integers (position ids, masks) are exact up to 2^24. */
 export function decodeToF32(dtype: Dtype, bytes: Uint8Array, count: number): Float32Array {
   const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -28,6 +42,10 @@ const READERS: Readonly<Record<Dtype, (dv: DataView, i: number) => number>> = {
   float64: (dv, i) => dv.getFloat64(8 * i, true),
   int64: (dv, i) => Number(dv.getBigInt64(8 * i, true)),
   int32: (dv, i) => dv.getInt32(4 * i, true),
+  int16: (dv, i) => dv.getInt16(2 * i, true),
+  int8: (dv, i) => dv.getInt8(i),
+  uint8: (dv, i) => dv.getUint8(i),
+  bool: (dv, i) => (dv.getUint8(i) === 0 ? 0 : 1),
 };
 
 const scratch = new DataView(new ArrayBuffer(4));

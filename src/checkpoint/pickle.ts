@@ -64,6 +64,10 @@ export const STORAGE_DTYPES: Readonly<Record<string, Dtype>> = {
   'torch.DoubleStorage': 'float64',
   'torch.LongStorage': 'int64',
   'torch.IntStorage': 'int32',
+  'torch.ShortStorage': 'int16',
+  'torch.CharStorage': 'int8',
+  'torch.ByteStorage': 'uint8',
+  'torch.BoolStorage': 'bool',
 };
 
 function intTuple(v: PickleValue, what: string): number[] {
@@ -142,12 +146,24 @@ export function unpickle(
   persistentLoad: (pid: PickleValue) => PickleValue,
   limits: PickleLimits = DEFAULT_PICKLE_LIMITS,
 ): PickleValue {
-  return new Unpickler(file, bytes, persistentLoad, limits).run();
+  return unpickleAt(file, bytes, 0, persistentLoad, limits).value;
+}
+
+/** Runs the pickle that starts at `start` (files may hold several back to back); `end` is just past its STOP. */
+export function unpickleAt(
+  file: string,
+  bytes: Uint8Array,
+  start: number,
+  persistentLoad: (pid: PickleValue) => PickleValue,
+  limits: PickleLimits = DEFAULT_PICKLE_LIMITS,
+): { value: PickleValue; end: number } {
+  const unpickler = new Unpickler(file, bytes, persistentLoad, limits, start);
+  const value = unpickler.run();
+  return { value, end: unpickler.position };
 }
 
 class Unpickler {
-  private pos = 0;
-  private opStart = 0;
+  private opStart: number;
   private stack: StackItem[] = [];
   private readonly memo = new Map<number, PickleValue>();
   private readonly dv: DataView;
@@ -157,8 +173,14 @@ class Unpickler {
     private readonly bytes: Uint8Array,
     private readonly persistentLoad: (pid: PickleValue) => PickleValue,
     private readonly limits: PickleLimits,
+    private pos: number,
   ) {
+    this.opStart = pos;
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get position(): number {
+    return this.pos;
   }
 
   private fail(detail: string): never {

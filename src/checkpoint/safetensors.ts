@@ -19,6 +19,10 @@ const DTYPES: Readonly<Record<string, Dtype>> = {
   F64: 'float64',
   I64: 'int64',
   I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 
 interface TensorEntry {

@@ -1,6 +1,8 @@
-// torch.save zip checkpoints (`<archive>/data.pkl` + `<archive>/data/<key>`): a restricted reader
-// and a writer whose output matches torch.save's bytes (plus the `byteorder` record newer torch adds).
+// torch.save checkpoints: a restricted reader for the zip format (`<archive>/data.pkl` +
+// `<archive>/data/<key>`) and the legacy stream format, and a zip writer whose output matches
+// torch.save's bytes (plus the `byteorder` record newer torch adds).
 
+import * as fs from 'node:fs';
 import { basename } from 'node:path';
 import { decodeToF32, ITEM_SIZE } from './dtype.ts';
 import {
@@ -13,15 +15,80 @@ import {
   type StorageRef,
   type TensorRef,
   unpickle,
+  unpickleAt,
 } from './pickle.ts';
 import { MAX_TENSOR_ELEMENTS, writeFileAtomically } from './safetensors.ts';
 import { CheckpointError, type HostTensor, numel, type StateDict } from './tensor.ts';
 import { serializeZip, type ZipMember, ZipReader } from './zip.ts';
 
+const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
+
+/** Reads a torch.save state dict: the zip format (torch ≥ 1.6) or the legacy stream format. */
 export function readTorchBin(file: string): StateDict {
+  return startsWithZipMagic(file) ? readZipFormat(file) : readLegacyFormat(file);
+}
+
+function startsWithZipMagic(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw new CheckpointError(file, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    const head = new Uint8Array(4);
+    const n = fs.readSync(fd, head, 0, 4, 0);
+    return n === 4 && ZIP_MAGIC.every((b, i) => head[i] === b);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Collects the storages a pickle names through persistent ids, insisting each key has one meaning. */
+function storageCollector(file: string, pidItems: number) {
+  const storages = new Map<string, StorageRef>();
+  const persistentLoad = (pid: PickleValue): StorageRef => {
+    const ref = parsePersistentId(pid, pidItems);
+    const known = storages.get(ref.key);
+    if (known !== undefined && (known.dtype !== ref.dtype || known.numel !== ref.numel)) {
+      throw new CheckpointError(file, `storage '${ref.key}' is declared with two different types or sizes`);
+    }
+    storages.set(ref.key, ref);
+    return ref;
+  };
+  return { storages, persistentLoad };
+}
+
+/** Turns the pickle's tensors into HostTensors, decoding each storage once. */
+function tensorsFromPickle(
+  file: string,
+  root: PickleValue,
+  storageBytes: (ref: StorageRef) => Uint8Array,
+): StateDict {
+  const decoded = new Map<string, Float32Array>();
+  const storageData = (ref: StorageRef): Float32Array => {
+    let data = decoded.get(ref.key);
+    if (data === undefined) {
+      data = decodeStorage(ref, storageBytes(ref));
+      decoded.set(ref.key, data);
+    }
+    return data;
+  };
+  return buildStateDict(file, root, (name, t) => materialize(file, name, t, storageData(t.storage)));
+}
+
+function readZipFormat(file: string): StateDict {
   const zip = ZipReader.open(file);
   try {
-    return readArchive(file, zip);
+    const prefix = findArchivePrefix(file, zip);
+    const byteorder = zip.entries.has(`${prefix}byteorder`)
+      ? new TextDecoder().decode(zip.read(`${prefix}byteorder`))
+      : 'little';
+    if (byteorder !== 'little') throw new CheckpointError(file, `unsupported byte order '${byteorder}'`);
+    const { storages, persistentLoad } = storageCollector(file, 5);
+    const root = unpickle(file, zip.read(`${prefix}data.pkl`), persistentLoad);
+    checkStorageMembers(file, zip, prefix, storages);
+    return tensorsFromPickle(file, root, (ref) => zip.read(`${prefix}data/${ref.key}`));
   } finally {
     zip.close();
   }
@@ -35,40 +102,92 @@ function findArchivePrefix(file: string, zip: ZipReader): string {
   return pickles[0].slice(0, -'data.pkl'.length);
 }
 
-function readArchive(file: string, zip: ZipReader): StateDict {
-  const prefix = findArchivePrefix(file, zip);
-  const byteorder = zip.entries.has(`${prefix}byteorder`)
-    ? new TextDecoder().decode(zip.read(`${prefix}byteorder`))
-    : 'little';
-  if (byteorder !== 'little') throw new CheckpointError(file, `unsupported byte order '${byteorder}'`);
-  const storages = new Map<string, StorageRef>();
-  const root = unpickle(file, zip.read(`${prefix}data.pkl`), (pid) => {
-    const ref = parsePersistentId(pid);
-    const known = storages.get(ref.key);
-    if (known !== undefined && (known.dtype !== ref.dtype || known.numel !== ref.numel)) {
-      throw new CheckpointError(file, `storage '${ref.key}' is declared with two different types or sizes`);
-    }
-    storages.set(ref.key, ref);
-    return ref;
-  });
-  checkStorageMembers(file, zip, prefix, storages);
-  const loaded = new Map<string, Float32Array>();
-  const storageData = (ref: StorageRef): Float32Array => {
-    let data = loaded.get(ref.key);
-    if (data === undefined) {
-      data = decodeStorage(ref, zip.read(`${prefix}data/${ref.key}`));
-      loaded.set(ref.key, data);
-    }
-    return data;
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL = 1001;
+/** The legacy format has no index, so the whole file is read; refuse anything implausibly large. */
+const MAX_LEGACY_BYTES = 2 ** 31 - 1;
+
+/**
+ * Legacy stream: pickles of the magic number, protocol version, sys_info and the state dict, a pickle
+ * of the sorted storage keys, then per key an int64 element count followed by the raw elements.
+ */
+function readLegacyFormat(file: string): StateDict {
+  const size = fs.statSync(file).size;
+  if (size > MAX_LEGACY_BYTES)
+    throw new CheckpointError(file, `legacy checkpoint of ${size} bytes exceeds the cap`);
+  const bytes = new Uint8Array(fs.readFileSync(file));
+  const noStorages = () => {
+    throw new CheckpointError(file, 'unexpected persistent id in the legacy header');
   };
-  return buildStateDict(file, root, (name, t) => materialize(file, name, t, storageData(t.storage)));
+  const magic = unpickleAt(file, bytes, 0, noStorages);
+  if (magic.value !== LEGACY_MAGIC)
+    throw new CheckpointError(file, 'neither a zip archive nor a legacy torch checkpoint');
+  const protocol = unpickleAt(file, bytes, magic.end, noStorages);
+  if (protocol.value !== LEGACY_PROTOCOL) {
+    throw new CheckpointError(file, `legacy protocol ${String(protocol.value)} is not ${LEGACY_PROTOCOL}`);
+  }
+  const sysInfo = unpickleAt(file, bytes, protocol.end, noStorages);
+  if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true) {
+    throw new CheckpointError(file, 'legacy checkpoint is not little-endian');
+  }
+  const { storages, persistentLoad } = storageCollector(file, 6);
+  const main = unpickleAt(file, bytes, sysInfo.end, persistentLoad);
+  const keyList = unpickleAt(file, bytes, main.end, noStorages);
+  const offsets = legacyStorageOffsets(file, bytes, keyList.value, keyList.end, storages);
+  return tensorsFromPickle(file, main.value, (ref) => {
+    const start = offsets.get(ref.key)!;
+    return bytes.subarray(start, start + ref.numel * ITEM_SIZE[ref.dtype]);
+  });
 }
 
-/** ('storage', <torch.XStorage>, key, location, numel) */
-function parsePersistentId(pid: PickleValue): StorageRef {
+/** Checks the key list against the pickle's storages and locates each storage's data. */
+function legacyStorageOffsets(
+  file: string,
+  bytes: Uint8Array,
+  keyList: PickleValue,
+  start: number,
+  storages: ReadonlyMap<string, StorageRef>,
+): Map<string, number> {
+  if (!Array.isArray(keyList) || !keyList.every((k) => typeof k === 'string')) {
+    throw new CheckpointError(file, 'legacy storage key list is not a list of strings');
+  }
+  const keys = keyList as string[];
+  const missing = [...storages.keys()].filter((k) => !keys.includes(k));
+  const unreferenced = keys.filter((k) => !storages.has(k));
+  if (missing.length > 0 || unreferenced.length > 0) {
+    throw new CheckpointError(
+      file,
+      `storage list does not match the pickle's storages: missing [${missing.join(', ')}], unreferenced [${unreferenced.join(', ')}]`,
+    );
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets = new Map<string, number>();
+  let at = start;
+  for (const key of keys) {
+    const ref = storages.get(key)!;
+    if (at + 8 > bytes.byteLength) throw new CheckpointError(file, `storage '${key}' is truncated`);
+    const count = dv.getBigInt64(at, true);
+    if (count !== BigInt(ref.numel)) {
+      throw new CheckpointError(
+        file,
+        `storage '${key}' holds ${count} elements, the pickle says ${ref.numel}`,
+      );
+    }
+    const length = ref.numel * ITEM_SIZE[ref.dtype];
+    if (at + 8 + length > bytes.byteLength) throw new CheckpointError(file, `storage '${key}' is truncated`);
+    offsets.set(key, at + 8);
+    at += 8 + length;
+  }
+  if (at !== bytes.byteLength)
+    throw new CheckpointError(file, `${bytes.byteLength - at} trailing bytes after the storages`);
+  return offsets;
+}
+
+/** ('storage', <torch.XStorage>, key, location, numel) — legacy files append view metadata (None). */
+function parsePersistentId(pid: PickleValue, itemCount: number): StorageRef {
   const items = pid instanceof PickleTuple ? pid.items : [];
-  if (items.length !== 5 || items[0] !== 'storage') {
-    throw new Error("expected ('storage', type, key, location, numel)");
+  if (items.length !== itemCount || items[0] !== 'storage' || (itemCount === 6 && items[5] !== null)) {
+    throw new Error("expected ('storage', type, key, location, numel) without storage views");
   }
   const [, type, key, , count] = items;
   if (!(type instanceof PickleGlobal) || !Object.hasOwn(STORAGE_DTYPES, type.qualifiedName)) {

@@ -25,13 +25,17 @@ const GOLDEN_PAIRS: [string, string][] = [
 ];
 
 /** A one-tensor pickle written by hand, so tests can vary storage keys, sizes and strides. */
-function handPickle(opts: {
+interface HandTensor {
   key?: string;
   numel: number;
   size: number[];
   stride: number[];
   offset?: number;
-}) {
+  /** Legacy persistent ids carry a sixth item, the view metadata (None). */
+  legacy?: boolean;
+}
+
+function handPickle(opts: HandTensor) {
   const p = new PickleEmitter();
   p.op(0x80).op(2).op(0x7d).memoize();
   p.string('t');
@@ -41,7 +45,9 @@ function handPickle(opts: {
   p.global('torch', 'FloatStorage');
   p.string(opts.key ?? '0');
   p.string('cpu');
-  p.int(opts.numel).op(0x74);
+  p.int(opts.numel);
+  if (opts.legacy) p.op(0x4e);
+  p.op(0x74);
   p.memoize();
   p.op(0x51)
     .int(opts.offset ?? 0)
@@ -61,6 +67,42 @@ function archive(members: ZipMember[]): string {
 }
 
 const f32 = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
+
+/** A legacy (pre-zip) torch.save stream holding one tensor over storage '0'. */
+function legacyFile(
+  tensor: HandTensor,
+  storage: number[],
+  keys = ['0'],
+  declaredCount = storage.length,
+): string {
+  const magic = Buffer.from('80028a0a6c fc 9c 46 f9 20 6a a8 50 19 2e'.replaceAll(' ', ''), 'hex');
+  const protocol = Buffer.from([0x80, 2, 0x4d, 0xe9, 0x03, 0x2e]);
+  const sysInfo = new PickleEmitter();
+  sysInfo.op(0x80).op(2).op(0x7d).memoize();
+  sysInfo.string('little_endian');
+  sysInfo.op(0x88).op(0x73).op(0x2e);
+  const keyList = new PickleEmitter();
+  keyList.op(0x80).op(2).op(0x5d).memoize();
+  keyList.op(0x28);
+  for (const k of keys) keyList.string(k);
+  keyList.op(0x65).op(0x2e);
+  const count = Buffer.alloc(8);
+  count.writeBigInt64LE(BigInt(declaredCount));
+  const file = join(dir, `legacy${counter++}.bin`);
+  fs.writeFileSync(
+    file,
+    Buffer.concat([
+      magic,
+      protocol,
+      sysInfo.bytes(),
+      handPickle({ ...tensor, legacy: true }),
+      keyList.bytes(),
+      count,
+      f32(storage),
+    ]),
+  );
+  return file;
+}
 
 describe('torch .bin', () => {
   it.each(GOLDEN_PAIRS)('%s holds the same tensors as its safetensors twin', (bin, safe) => {
@@ -140,6 +182,49 @@ describe('torch .bin', () => {
     const err = checkpointError(() => readTorchBin(file));
     expect(err.file).toBe(file);
     expect(err.message).toContain("non-whitelisted global 'os.system'");
+  });
+
+  it('reads an OrderedDict root with _metadata state (torch.save(model.state_dict()))', () => {
+    const p = new PickleEmitter();
+    p.op(0x80).op(2);
+    p.global('collections', 'OrderedDict');
+    p.op(0x29).op(0x52);
+    p.memoize();
+    const body = handPickle({ numel: 2, size: [2], stride: [1] });
+    // Reuse the hand pickle's SETITEM payload: everything between its EMPTY_DICT+BINPUT and STOP.
+    const items = body.subarray(5, body.length - 1);
+    // BUILD with state {'_metadata': {}} on the OrderedDict, then STOP.
+    const tail = Buffer.from([0x7d, 0x58, 9, 0, 0, 0, ...Buffer.from('_metadata'), 0x7d, 0x73, 0x62, 0x2e]);
+    const pickle = Buffer.concat([p.bytes(), items, tail]);
+    const file = archive([
+      { name: 'a/data.pkl', data: pickle },
+      { name: 'a/data/0', data: f32([5, 6]) },
+    ]);
+    expect([...readTorchBin(file).get('t')!.data]).toEqual([5, 6]);
+  });
+
+  it('reads the legacy (pre-zip) stream format', () => {
+    const file = legacyFile({ numel: 4, size: [2, 2], stride: [2, 1] }, [1, 2, 3, 4]);
+    expectSameTensors(readTorchBin(file), new Map([['t', tensor([2, 2], [1, 2, 3, 4])]]));
+  });
+
+  it('rejects legacy files whose storage list or counts disagree with the pickle', () => {
+    const t = { numel: 4, size: [4], stride: [1] };
+    expect(checkpointError(() => readTorchBin(legacyFile(t, [1, 2, 3, 4], ['0', '1']))).message).toMatch(
+      /unreferenced \[1\]/,
+    );
+    expect(checkpointError(() => readTorchBin(legacyFile(t, [1, 2, 3, 4], ['0'], 9))).message).toMatch(
+      /holds 9 elements/,
+    );
+    const truncated = legacyFile(t, [1, 2, 3, 4]);
+    fs.truncateSync(truncated, fs.statSync(truncated).size - 4);
+    expect(checkpointError(() => readTorchBin(truncated)).message).toMatch(/truncated/);
+  });
+
+  it('rejects files that are neither format', () => {
+    const file = join(dir, 'garbage.bin');
+    fs.writeFileSync(file, Buffer.from([0x80, 2, 0x4b, 7, 0x2e]));
+    expect(checkpointError(() => readTorchBin(file)).message).toMatch(/neither a zip archive/);
   });
 
   it('rejects archives without exactly one data.pkl', () => {
