@@ -9,8 +9,14 @@ export class GraphBuilder {
   private readonly outputs: GraphOutput[] = [];
   private readonly paramIds = new Map<string, NodeId>();
   private readonly inputIds = new Map<InputName, NodeId>();
+  /** Hash-consing table: structurally equal nodes are created once (common-subexpression elimination). */
+  private readonly interned: Map<string, NodeId> | null;
   /** Scope prefix recorded on every node created while it is set. */
   scope = '';
+
+  constructor(options: { readonly cse?: boolean } = {}) {
+    this.interned = options.cse ? new Map() : null;
+  }
 
   node(id: NodeId): Node {
     return this.nodes[id];
@@ -22,11 +28,36 @@ export class GraphBuilder {
 
   /** Adds a node whose type follows from its inputs. */
   add(op: Exclude<Op, { op: 'input' } | { op: 'param' }>, inputs: readonly NodeId[]): NodeId {
+    const key = this.interned ? JSON.stringify([op, inputs]) : '';
+    const known = this.interned?.get(key);
+    if (known !== undefined) return known;
     const typed = inferType(
       op,
       inputs.map((i) => this.nodes[i]),
     );
-    return this.push({ ...op, inputs, shape: typed.shape, dtype: typed.dtype });
+    const id = this.push({ ...op, inputs, shape: typed.shape, dtype: typed.dtype });
+    this.interned?.set(key, id);
+    return id;
+  }
+
+  /** Re-creates `node` (from another graph) over new inputs, keeping its scope. */
+  copy(node: Node, inputs: readonly NodeId[]): NodeId {
+    const saved = this.scope;
+    this.scope = node.scope;
+    try {
+      switch (node.op) {
+        case 'input':
+          return this.input(node.name, node.shape, node.dtype);
+        case 'param':
+          return this.param(node.key, node.origin, node.shape);
+        default: {
+          const { id: _id, inputs: _inputs, shape: _shape, dtype: _dtype, scope: _scope, ...op } = node;
+          return this.add(op as Exclude<Op, { op: 'input' } | { op: 'param' }>, inputs);
+        }
+      }
+    } finally {
+      this.scope = saved;
+    }
   }
 
   input(name: InputName, shape: Shape, dtype: DType = 'i32'): NodeId {

@@ -12,7 +12,16 @@ export type ParamOrigin =
   | { readonly kind: 'base' }
   | { readonly kind: 'adapter' | 'fusion' | 'head'; readonly name: string };
 
-export type UnaryFn = 'relu' | 'gelu' | 'gelu_new' | 'silu' | 'tanh' | 'sigmoid' | 'leakyrelu' | 'identity' | 'exp';
+export type UnaryFn =
+  | 'relu'
+  | 'gelu'
+  | 'gelu_new'
+  | 'silu'
+  | 'tanh'
+  | 'sigmoid'
+  | 'leakyrelu'
+  | 'identity'
+  | 'exp';
 export type BinaryFn = 'add' | 'sub' | 'mul' | 'div';
 
 export type Op =
@@ -34,12 +43,12 @@ export type Op =
   | { readonly op: 'softmax' }
   /** Mean over one axis, keeping it with size 1. */
   | { readonly op: 'mean'; readonly axis: number }
-  | { readonly op: 'reshape'; readonly shape: Shape }
+  | { readonly op: 'reshape'; readonly to: Shape }
   | { readonly op: 'permute'; readonly perm: readonly number[] }
   | { readonly op: 'slice'; readonly axis: number; readonly start: Dim; readonly end: Dim }
   | { readonly op: 'concat'; readonly axis: number }
   /** Broadcasts to a larger shape (numpy broadcast_to). */
-  | { readonly op: 'expand'; readonly shape: Shape }
+  | { readonly op: 'expand'; readonly to: Shape }
   /** Repeats the whole tensor `times` times along axis 0 (torch `repeat`, not `repeat_interleave`). */
   | { readonly op: 'tile'; readonly times: number }
   /** inputs [attention_mask [B,T] i32] → BERT's additive mask [B,1,1,T]: (1 − m)·finfo(f32).min */

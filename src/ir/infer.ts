@@ -1,6 +1,16 @@
 // Shape and dtype inference: one pure function per op, shared by the builder and every rewrite.
 import type { DType, Op } from './graph.ts';
-import { addDims, shapeEquals as shapeEqualsUpTo, type Dim, dimEquals, formatShape, lit, type Shape, subDims, scaleDim } from './shape.ts';
+import {
+  addDims,
+  type Dim,
+  dimEquals,
+  formatShape,
+  lit,
+  type Shape,
+  scaleDim,
+  shapeEquals as shapeEqualsUpTo,
+  subDims,
+} from './shape.ts';
 
 export interface Typed {
   readonly shape: Shape;
@@ -64,7 +74,7 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return f32(x.shape.map((d, i) => (i === axis ? ONE : d)));
     }
     case 'reshape':
-      return { shape: op.shape, dtype: x.dtype };
+      return { shape: op.to, dtype: x.dtype };
     case 'permute':
       return { shape: op.perm.map((p) => x.shape[p]), dtype: x.dtype };
     case 'slice': {
@@ -77,10 +87,10 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return { shape: x.shape.map((d, i) => (i === axis ? size : d)), dtype: x.dtype };
     }
     case 'expand':
-      if (!shapeEqualsUpTo(broadcast(x.shape, op.shape), op.shape)) {
-        throw new Error(`cannot expand ${formatShape(x.shape)} to ${formatShape(op.shape)}`);
+      if (!shapeEqualsUpTo(broadcast(x.shape, op.to), op.to)) {
+        throw new Error(`cannot expand ${formatShape(x.shape)} to ${formatShape(op.to)}`);
       }
-      return { shape: op.shape, dtype: x.dtype };
+      return { shape: op.to, dtype: x.dtype };
     case 'tile':
       return { shape: x.shape.map((d, i) => (i === 0 ? scaleDim(d, op.times) : d)), dtype: x.dtype };
     case 'mask_bias':

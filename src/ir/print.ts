@@ -26,7 +26,7 @@ function attrs(n: Node): string {
       return `{axis=${n.axis}}`;
     case 'reshape':
     case 'expand':
-      return `{${formatShape(n.shape)}}`;
+      return `{${formatShape(n.to)}}`;
     case 'permute':
       return `{${n.perm.join(',')}}`;
     case 'slice':

@@ -36,7 +36,8 @@ export function shapeEquals(a: Shape, b: Shape): boolean {
 }
 
 function sameSymbol(a: Dim, b: Dim): Sym | null {
-  if (a.k !== 0 && b.k !== 0 && a.sym !== b.sym) throw new Error(`cannot combine ${formatDim(a)} and ${formatDim(b)}`);
+  if (a.k !== 0 && b.k !== 0 && a.sym !== b.sym)
+    throw new Error(`cannot combine ${formatDim(a)} and ${formatDim(b)}`);
   return a.k !== 0 ? a.sym : b.k !== 0 ? b.sym : null;
 }
 

@@ -29,7 +29,8 @@ function filled(shape: readonly number[], value: (i: number) => number): HostTen
 
 export function initialValue(key: string, shape: readonly number[], seed: number): HostTensor {
   const uniform = seededUniform(seed, key);
-  const normal = (std: number) => () => std * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+  const normal = (std: number) => () =>
+    std * Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   const kaiming = () => {
     // kaiming_uniform(a=√5) on [out, in]: bound 1/√in, as nn.Linear's default.
     const bound = 1 / Math.sqrt(shape[shape.length - 1]);
@@ -42,7 +43,8 @@ export function initialValue(key: string, shape: readonly number[], seed: number
     // value_initialized: identity, off-diagonal 1e-6 (not 0), as the library does.
     return filled(shape, (i) => (Math.floor(i / shape[1]) === i % shape[1] ? 1 : 1e-6));
   }
-  if (key.endsWith('.wte.weight') || key.endsWith('self_prefix.control_trans')) return filled(shape, normal(1));
+  if (key.endsWith('.wte.weight') || key.endsWith('self_prefix.control_trans'))
+    return filled(shape, normal(1));
   if (key.includes('norm') && key.endsWith('.weight')) return filled(shape, () => 1);
   if (key.endsWith('.bias')) return filled(shape, () => 0);
   return filled(shape, normal(0.02));

@@ -28,11 +28,18 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
   const model = readModelFolder(program.model);
   const config = encoderConfigFromJson(model.config);
   const weights = new Map<string, HostTensor>(withBasePrefix(model.weights, `${BASE}.`));
-  const merge = (dict: StateDict) => dict.forEach((t, k) => weights.set(k, t));
+  const merge = (dict: StateDict) => {
+    for (const [k, t] of dict) weights.set(k, t);
+  };
   for (const a of program.adapters.values()) {
     if (a.origin !== 'load') continue;
     const module = readAdapterHubFolder(a.dir, 'adapter');
-    merge(withBasePrefix(renameModuleKeys('adapter', module.weights, savedName(module.json, a.dir), a.name), `${BASE}.`));
+    merge(
+      withBasePrefix(
+        renameModuleKeys('adapter', module.weights, savedName(module.json, a.dir), a.name),
+        `${BASE}.`,
+      ),
+    );
   }
   for (const h of program.heads.values()) {
     if (h.origin !== 'load') continue;
@@ -42,7 +49,12 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
   for (const f of program.fusions.values()) {
     if (f.origin !== 'load') continue;
     const module = readAdapterHubFolder(f.dir, 'fusion');
-    merge(withBasePrefix(renameModuleKeys('fusion', module.weights, savedName(module.json, f.dir), f.name), `${BASE}.`));
+    merge(
+      withBasePrefix(
+        renameModuleKeys('fusion', module.weights, savedName(module.json, f.dir), f.name),
+        `${BASE}.`,
+      ),
+    );
   }
   return { config, weights };
 }
@@ -52,7 +64,12 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
  * modules (declared in the program, not loaded) with the library's initialization, seeded.
  * A loaded tensor of the wrong shape is an error naming the key and both shapes.
  */
-export function bindWeights(graph: Graph, program: CheckedProgram, loaded: WeightStore, seed = 0): WeightStore {
+export function bindWeights(
+  graph: Graph,
+  program: CheckedProgram,
+  loaded: WeightStore,
+  seed = 0,
+): WeightStore {
   const store = new Map(loaded);
   for (const n of graph.nodes) {
     if (n.op !== 'param') continue;
@@ -73,7 +90,10 @@ export function bindWeights(graph: Graph, program: CheckedProgram, loaded: Weigh
       (n.origin.kind === 'head' && program.heads.get(n.origin.name)?.origin === 'new') ||
       (n.origin.kind === 'fusion' && program.fusions.get(n.origin.name)?.origin === 'new');
     if (!isNew) {
-      const owner = n.origin.kind === 'base' ? `the model folder ${program.model}` : `${n.origin.kind} '${n.origin.name}'`;
+      const owner =
+        n.origin.kind === 'base'
+          ? `the model folder ${program.model}`
+          : `${n.origin.kind} '${n.origin.name}'`;
       throw new CheckpointError(owner, `missing tensor of shape [${expected}]`, n.key);
     }
     store.set(n.key, initialValue(n.key, expected, seed));

@@ -17,6 +17,7 @@ const ACTIVATIONS: Readonly<Record<string, UnaryFn>> = {
 
 export function activationFn(name: string): UnaryFn {
   const fn = ACTIVATIONS[name.toLowerCase()];
-  if (!fn) throw new LoweringError(`activation '${name}' is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
+  if (!fn)
+    throw new LoweringError(`activation '${name}' is not supported (${Object.keys(ACTIVATIONS).join(', ')})`);
   return fn;
 }

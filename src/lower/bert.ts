@@ -1,11 +1,11 @@
 // Lowering a checked program to the IR: the BERT encoder with every adapter method at its hook point
 // (semantics §0), heads on their rows, and the outputs `adaptc run` reports.
-import type { Composition, CheckedProgram } from '../dsl/checked.ts';
+import type { CheckedProgram, Composition } from '../dsl/checked.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph, NodeId } from '../ir/graph.ts';
 import { B, type Dim, lit, scaleDim, shapeOf, T } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
-import { type LayerNormParams, bottleneckLayer } from './bottleneck.ts';
+import { bottleneckLayer, type LayerNormParams } from './bottleneck.ts';
 import { type Block, parallelChannels } from './compose.ts';
 import {
   add,
@@ -19,7 +19,7 @@ import {
   tileToBatchOf,
 } from './context.ts';
 import { lowerHead } from './heads.ts';
-import { BASE, layerKey, type LoraLocation } from './keys.ts';
+import { BASE, type LoraLocation, layerKey } from './keys.ts';
 import { type LoraSite, loraAt, loraLinear, mergedWeight } from './lora.ts';
 import type { EncoderConfig } from './model-config.ts';
 import { prefixLayer } from './prefix.ts';
@@ -44,15 +44,29 @@ function asBlock(setup: Composition | null): Block | null {
 function embeddings(ctx: LowerContext): NodeId {
   const m = ctx.model;
   if (m.modelType !== 'bert') {
-    throw new LoweringError(`${m.modelType}: position ids from padding are not lowered yet; only bert runs today`);
+    throw new LoweringError(
+      `${m.modelType}: position ids from padding are not lowered yet; only bert runs today`,
+    );
   }
   const g = ctx.g;
   const ids = g.input('input_ids', shapeOf(B, T));
   const types = g.input('token_type_ids', shapeOf(B, T));
   const key = (p: string) => `${BASE}.embeddings.${p}`;
-  const words = g.add({ op: 'gather' }, [param(ctx, key('word_embeddings.weight'), base, m.vocabSize, m.hiddenSize), ids]);
-  const typeRows = g.add({ op: 'gather' }, [param(ctx, key('token_type_embeddings.weight'), base, m.typeVocabSize, m.hiddenSize), types]);
-  const positions = sliceAxis(ctx, param(ctx, key('position_embeddings.weight'), base, m.maxPositions, m.hiddenSize), 0, lit(0), T);
+  const words = g.add({ op: 'gather' }, [
+    param(ctx, key('word_embeddings.weight'), base, m.vocabSize, m.hiddenSize),
+    ids,
+  ]);
+  const typeRows = g.add({ op: 'gather' }, [
+    param(ctx, key('token_type_embeddings.weight'), base, m.typeVocabSize, m.hiddenSize),
+    types,
+  ]);
+  const positions = sliceAxis(
+    ctx,
+    param(ctx, key('position_embeddings.weight'), base, m.maxPositions, m.hiddenSize),
+    0,
+    lit(0),
+    T,
+  );
   const sum = add(ctx, add(ctx, words, typeRows), positions);
   const ln = layerNormParams(ctx, `${BASE}.embeddings`);
   return g.add({ op: 'layernorm', eps: ln.eps }, [sum, ln.gamma, ln.beta]);
@@ -73,7 +87,8 @@ function adaptedLinear(
   let weight = param(ctx, layerKey(layer, `${module}.weight`), base, outFeatures, inFeatures);
   const bias = param(ctx, layerKey(layer, `${module}.bias`), base, outFeatures);
   const merged = (ctx.program.merged ?? []).filter((name) => loraAt(ctx, name, site) !== null);
-  if (merged.length > 1) throw new LoweringError(`only one adapter can be merged into layer ${layer} ${module}`);
+  if (merged.length > 1)
+    throw new LoweringError(`only one adapter can be merged into layer ${layer} ${module}`);
   if (merged.length === 1) {
     // A merged layer skips all composition (LoRALinear.forward with `merged` set).
     weight = mergedWeight(ctx, merged[0], site, weight);
@@ -85,14 +100,22 @@ function adaptedLinear(
 function toHeads(ctx: LowerContext, x: NodeId): NodeId {
   const { numHeads, hiddenSize } = ctx.model;
   const [rows, seq] = ctx.g.shape(x);
-  return ctx.g.add({ op: 'permute', perm: [0, 2, 1, 3] }, [reshape(ctx, x, [rows, seq, lit(numHeads), lit(hiddenSize / numHeads)])]);
+  return ctx.g.add({ op: 'permute', perm: [0, 2, 1, 3] }, [
+    reshape(ctx, x, [rows, seq, lit(numHeads), lit(hiddenSize / numHeads)]),
+  ]);
 }
 
 function maxBatch(ctx: LowerContext, ids: readonly NodeId[]): NodeId {
   return ids.reduce((a, b) => (batchOf(ctx, b).k > batchOf(ctx, a).k ? b : a));
 }
 
-function encoderLayer(ctx: LowerContext, setup: Block | null, layer: number, x: NodeId, maskBias: NodeId): { out: NodeId; mask: NodeId } {
+function encoderLayer(
+  ctx: LowerContext,
+  setup: Block | null,
+  layer: number,
+  x: NodeId,
+  maskBias: NodeId,
+): { out: NodeId; mask: NodeId } {
   const g = ctx.g;
   const { hiddenSize: H, intermediateSize: I, numHeads } = ctx.model;
   const d = H / numHeads;
@@ -103,24 +126,48 @@ function encoderLayer(ctx: LowerContext, setup: Block | null, layer: number, x: 
   // match_attn_matrices_for_parallel: q, k and v follow the largest batch.
   const widest = maxBatch(ctx, [q, k, v]);
   [q, k, v] = [q, k, v].map((t) => tileToBatchOf(ctx, widest, t));
-  let mask = tileToBatchOf(ctx, q, maskBias);
+  const mask = tileToBatchOf(ctx, q, maskBias);
   const prefixed = prefixLayer(ctx, setup, layer, k, v, mask);
   k = prefixed.key;
   v = prefixed.value;
   q = tileToBatchOf(ctx, k, q);
-  const scores = g.add({ op: 'binary', fn: 'div' }, [g.add({ op: 'matmul', transB: true }, [q, k]), g.add({ op: 'const', value: Math.sqrt(d) }, [])]);
+  const scores = g.add({ op: 'binary', fn: 'div' }, [
+    g.add({ op: 'matmul', transB: true }, [q, k]),
+    g.add({ op: 'const', value: Math.sqrt(d) }, []),
+  ]);
   const probs = g.add({ op: 'softmax' }, [add(ctx, scores, prefixed.mask)]);
-  const context = g.add({ op: 'permute', perm: [0, 2, 1, 3] }, [g.add({ op: 'matmul', transB: false }, [probs, v])]);
+  const context = g.add({ op: 'permute', perm: [0, 2, 1, 3] }, [
+    g.add({ op: 'matmul', transB: false }, [probs, v]),
+  ]);
   const [rows, seq] = ctx.g.shape(context);
   const merged = reshape(ctx, context, [rows, seq, lit(H)]);
-  const attnOut = linear(ctx, merged, param(ctx, layerKey(layer, 'attention.output.dense.weight'), base, H, H), param(ctx, layerKey(layer, 'attention.output.dense.bias'), base, H));
+  const attnOut = linear(
+    ctx,
+    merged,
+    param(ctx, layerKey(layer, 'attention.output.dense.weight'), base, H, H),
+    param(ctx, layerKey(layer, 'attention.output.dense.bias'), base, H),
+  );
   g.scope = `layer${layer}.attention.output`;
-  const attention = bottleneckLayer(ctx, setup, { layer, location: 'mh_adapter', ln: layerNormParams(ctx, layerKey(layer, 'attention.output')) }, attnOut, x);
+  const attention = bottleneckLayer(
+    ctx,
+    setup,
+    { layer, location: 'mh_adapter', ln: layerNormParams(ctx, layerKey(layer, 'attention.output')) },
+    attnOut,
+    x,
+  );
   g.scope = `layer${layer}.ffn`;
-  const inter = g.add({ op: 'unary', fn: activationFn(ctx.model.hiddenAct) }, [adaptedLinear(ctx, setup, layer, 'intermediate', 'intermediate.dense', attention, H, I)]);
+  const inter = g.add({ op: 'unary', fn: activationFn(ctx.model.hiddenAct) }, [
+    adaptedLinear(ctx, setup, layer, 'intermediate', 'intermediate.dense', attention, H, I),
+  ]);
   const ffnOut = adaptedLinear(ctx, setup, layer, 'output', 'output.dense', inter, I, H);
   g.scope = `layer${layer}.output`;
-  const out = bottleneckLayer(ctx, setup, { layer, location: 'output_adapter', ln: layerNormParams(ctx, layerKey(layer, 'output')) }, ffnOut, attention);
+  const out = bottleneckLayer(
+    ctx,
+    setup,
+    { layer, location: 'output_adapter', ln: layerNormParams(ctx, layerKey(layer, 'output')) },
+    ffnOut,
+    attention,
+  );
   // The layer's forward_pre_hook replicates the mask once the hidden states outgrow it.
   return { out, mask: tileToBatchOf(ctx, out, maskBias) };
 }
@@ -139,7 +186,10 @@ function lowerHeads(ctx: LowerContext, sequence: NodeId, pooled: NodeId): void {
   };
   ctx.g.scope = 'heads';
   if (headSetup.kind === 'single') {
-    ctx.g.output(`heads.${headSetup.head}`, lowerHead(ctx, headSetup.head, configOf(headSetup.head), sequence, pooled));
+    ctx.g.output(
+      `heads.${headSetup.head}`,
+      lowerHead(ctx, headSetup.head, configOf(headSetup.head), sequence, pooled),
+    );
     return;
   }
   const total = batchOf(ctx, sequence);
@@ -155,7 +205,16 @@ function lowerHeads(ctx: LowerContext, sequence: NodeId, pooled: NodeId): void {
         });
   headSetup.heads.forEach((name, i) => {
     const [start, end] = bounds[i];
-    ctx.g.output(`heads.${name}`, lowerHead(ctx, name, configOf(name), rowsOf(ctx, sequence, start, end), rowsOf(ctx, pooled, start, end)));
+    ctx.g.output(
+      `heads.${name}`,
+      lowerHead(
+        ctx,
+        name,
+        configOf(name),
+        rowsOf(ctx, sequence, start, end),
+        rowsOf(ctx, pooled, start, end),
+      ),
+    );
   });
 }
 
@@ -181,7 +240,12 @@ export function lowerProgram(program: CheckedProgram, model: EncoderConfig): Gra
   const rows = batchOf(ctx, hidden);
   const cls = reshape(ctx, sliceAxis(ctx, hidden, 1, lit(0), lit(1)), [rows, lit(H)]);
   const pooled = g.add({ op: 'unary', fn: 'tanh' }, [
-    linear(ctx, cls, param(ctx, `${BASE}.pooler.dense.weight`, base, H, H), param(ctx, `${BASE}.pooler.dense.bias`, base, H)),
+    linear(
+      ctx,
+      cls,
+      param(ctx, `${BASE}.pooler.dense.weight`, base, H, H),
+      param(ctx, `${BASE}.pooler.dense.bias`, base, H),
+    ),
   ]);
   g.output('last_hidden_state', hidden);
   g.output('pooler_output', pooled);

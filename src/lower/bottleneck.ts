@@ -3,25 +3,25 @@
 import type { BnConfig, FusionConfig } from '../config/types.ts';
 import type { Composition } from '../dsl/checked.ts';
 import type { NodeId } from '../ir/graph.ts';
-import { lit, shapeOf } from '../ir/shape.ts';
+import { lit } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
-import { type Block, compose, flatten, last, type MethodOps } from './compose.ts';
+import { type Block, compose, flatten, last, type MethodOps, offsets } from './compose.ts';
 import {
+  adapterConfig,
   add,
   batchOf,
   concat,
   configMembers,
-  adapterConfig,
   type LowerContext,
   LoweringError,
   linear,
   mul,
+  ONE,
   param,
   reshape,
   scale,
   sliceAxis,
   tileToBatchOf,
-  ONE,
 } from './context.ts';
 import { type BottleneckLocation, bottleneckKey, fusionKey } from './keys.ts';
 
@@ -48,7 +48,8 @@ export interface BottleneckSite {
 /** The bottleneck config of `name` at this site, or null when the adapter has no module here. */
 export function bottleneckAt(ctx: LowerContext, name: string, site: BottleneckSite): BnConfig | null {
   const members = configMembers(adapterConfig(ctx, name)).filter(
-    (c): c is BnConfig => c.architecture === 'bottleneck' && c[site.location] && !c.leave_out.includes(site.layer),
+    (c): c is BnConfig =>
+      c.architecture === 'bottleneck' && c[site.location] && !c.leave_out.includes(site.layer),
   );
   return members[0] ?? null;
 }
@@ -60,7 +61,8 @@ function layerNorm(ctx: LowerContext, x: NodeId, ln: LayerNormParams): NodeId {
 function bottleneckWidth(config: BnConfig, hidden: number, layer: number): number {
   const rf = config.reduction_factor;
   const factor = typeof rf === 'number' ? rf : (rf[String(layer)] ?? rf.default);
-  if (factor === undefined) throw new LoweringError(`reduction_factor has no entry for layer ${layer} and no default`);
+  if (factor === undefined)
+    throw new LoweringError(`reduction_factor has no entry for layer ${layer} and no default`);
   return Math.max(1, Math.floor(hidden / factor));
 }
 
@@ -109,27 +111,58 @@ function adapterForward(
   let down = z;
   let downIndex = 0;
   if (config.ln_before) {
-    down = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [down, param(ctx, key('adapter_down.0.weight'), origin, H), param(ctx, key('adapter_down.0.bias'), origin, H)]);
+    down = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [
+      down,
+      param(ctx, key('adapter_down.0.weight'), origin, H),
+      param(ctx, key('adapter_down.0.bias'), origin, H),
+    ]);
     downIndex = 1;
   }
-  down = linear(ctx, down, param(ctx, key(`adapter_down.${downIndex}.weight`), origin, d, H), param(ctx, key(`adapter_down.${downIndex}.bias`), origin, d));
+  down = linear(
+    ctx,
+    down,
+    param(ctx, key(`adapter_down.${downIndex}.weight`), origin, d, H),
+    param(ctx, key(`adapter_down.${downIndex}.bias`), origin, d),
+  );
   down = ctx.g.add({ op: 'unary', fn: activationFn(config.non_linearity) }, [down]);
-  let up = linear(ctx, down, param(ctx, key('adapter_up.weight'), origin, H, d), param(ctx, key('adapter_up.bias'), origin, H));
+  let up = linear(
+    ctx,
+    down,
+    param(ctx, key('adapter_up.weight'), origin, H, d),
+    param(ctx, key('adapter_up.bias'), origin, H),
+  );
   if (config.scaling === 'learned') up = mul(ctx, up, param(ctx, key('scaling'), origin, 1));
   else if (config.scaling === 'channel') up = mul(ctx, up, param(ctx, key('scaling'), origin, H));
   else if (config.scaling !== 1) up = scale(ctx, up, config.scaling);
   let out = up;
   if (config.use_gating) {
-    const gateLogits = linear(ctx, z, param(ctx, key('gate.weight'), origin, 1, H), param(ctx, key('gate.bias'), origin, 1));
-    const gate = ctx.g.add({ op: 'mean', axis: 1 }, [ctx.g.add({ op: 'unary', fn: 'sigmoid' }, [gateLogits])]);
+    const gateLogits = linear(
+      ctx,
+      z,
+      param(ctx, key('gate.weight'), origin, 1, H),
+      param(ctx, key('gate.bias'), origin, 1),
+    );
+    const gate = ctx.g.add({ op: 'mean', axis: 1 }, [
+      ctx.g.add({ op: 'unary', fn: 'sigmoid' }, [gateLogits]),
+    ]);
     out = mul(ctx, out, gate);
   }
   if (config.is_parallel) {
-    if (config.ln_after) out = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [out, param(ctx, key('adapter_norm_after.weight'), origin, H), param(ctx, key('adapter_norm_after.bias'), origin, H)]);
+    if (config.ln_after)
+      out = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [
+        out,
+        param(ctx, key('adapter_norm_after.weight'), origin, H),
+        param(ctx, key('adapter_norm_after.bias'), origin, H),
+      ]);
     return { out, up };
   }
   if (config.adapter_residual_before_ln) out = add(ctx, out, residual);
-  if (config.ln_after) out = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [out, param(ctx, key('adapter_norm_after.weight'), origin, H), param(ctx, key('adapter_norm_after.bias'), origin, H)]);
+  if (config.ln_after)
+    out = ctx.g.add({ op: 'layernorm', eps: 1e-5 }, [
+      out,
+      param(ctx, key('adapter_norm_after.weight'), origin, H),
+      param(ctx, key('adapter_norm_after.bias'), origin, H),
+    ]);
   if (!config.adapter_residual_before_ln) out = add(ctx, out, residual);
   return { out, up };
 }
@@ -156,16 +189,34 @@ function fusionAttention(
   );
   // residual_before adds the residual to U in place, so keys and values both see it (quirk).
   if (config.residual_before) stacked = add(ctx, stacked, reshape(ctx, residual, [...rows, ONE, lit(H)]));
-  const q = config.query ? linear(ctx, query, param(ctx, key('query.weight'), origin, H, H), param(ctx, key('query.bias'), origin, H)) : query;
-  const k = config.key ? linear(ctx, stacked, param(ctx, key('key.weight'), origin, H, H), param(ctx, key('key.bias'), origin, H)) : stacked;
+  const q = config.query
+    ? linear(
+        ctx,
+        query,
+        param(ctx, key('query.weight'), origin, H, H),
+        param(ctx, key('query.bias'), origin, H),
+      )
+    : query;
+  const k = config.key
+    ? linear(
+        ctx,
+        stacked,
+        param(ctx, key('key.weight'), origin, H, H),
+        param(ctx, key('key.bias'), origin, H),
+      )
+    : stacked;
   const valueWeight = config.value ? param(ctx, key('value.weight'), origin, H, H) : null;
-  const v = valueWeight !== null && config.value_before_softmax ? linear(ctx, stacked, valueWeight, null) : stacked;
+  const v =
+    valueWeight !== null && config.value_before_softmax ? linear(ctx, stacked, valueWeight, null) : stacked;
   // Unscaled dot product per token: [b,T,1,H] · [b,T,N,H]ᵀ → [b,T,1,N].
   let scores = ctx.g.add({ op: 'matmul', transB: true }, [reshape(ctx, q, [...rows, ONE, lit(H)]), k]);
   const temperature = config.temperature ? 50 : 1;
   if (temperature !== 1) scores = scale(ctx, scores, 1 / temperature);
   const probs = ctx.g.add({ op: 'softmax' }, [scores]);
-  ctx.g.output(`fusion_attentions.${fusionName}|layer${site.layer}|${site.location}`, reshape(ctx, probs, [...rows, lit(n)]));
+  ctx.g.output(
+    `fusion_attentions.${fusionName}|layer${site.layer}|${site.location}`,
+    reshape(ctx, probs, [...rows, lit(n)]),
+  );
   let context = reshape(ctx, ctx.g.add({ op: 'matmul', transB: false }, [probs, v]), [...rows, lit(H)]);
   if (valueWeight !== null && !config.value_before_softmax) context = linear(ctx, context, valueWeight, null);
   return config.residual_before ? context : add(ctx, context, residual);
@@ -174,14 +225,25 @@ function fusionAttention(
 function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnState> {
   const configOf = (name: string): BnConfig => {
     const c = bottleneckAt(ctx, name, site);
-    if (!c) throw new LoweringError(`adapter '${name}' has no bottleneck module at layer ${site.layer} ${site.location}`);
+    if (!c)
+      throw new LoweringError(
+        `adapter '${name}' has no bottleneck module at layer ${site.layer} ${site.location}`,
+      );
     return c;
   };
   const pre = (setup: Composition, s: BnState): BnState => {
-    const p = preForward(ctx, configOf(typeof setup === 'string' ? setup : flatten(setup)[0]), site, s.hidden, s.input, null);
+    const p = preForward(
+      ctx,
+      configOf(typeof setup === 'string' ? setup : flatten(setup)[0]),
+      site,
+      s.hidden,
+      s.input,
+      null,
+    );
     return { ...s, hidden: p.hidden, residual: p.residual };
   };
-  const slice = (x: NodeId, axis: number, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) => sliceAxis(ctx, x, axis, start, end);
+  const slice = (x: NodeId, axis: number, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) =>
+    sliceAxis(ctx, x, axis, start, end);
   return {
     kind: 'bottleneck',
     multiParallelize: false,
@@ -200,10 +262,29 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
       last: s.last,
     }),
     padAndConcat: (states) => ({
-      hidden: concat(ctx, states.map((s) => s.hidden), 0),
-      input: concat(ctx, states.map((s) => s.input), 0),
-      residual: concat(ctx, states.map((s) => s.residual), 0),
-      up: states[0].up === null ? null : concat(ctx, states.map((s) => s.up!), 0),
+      hidden: concat(
+        ctx,
+        states.map((s) => s.hidden),
+        0,
+      ),
+      input: concat(
+        ctx,
+        states.map((s) => s.input),
+        0,
+      ),
+      residual: concat(
+        ctx,
+        states.map((s) => s.residual),
+        0,
+      ),
+      up:
+        states[0].up === null
+          ? null
+          : concat(
+              ctx,
+              states.map((s) => s.up!),
+              0,
+            ),
       last: states.at(-1)!.last,
     }),
     repeat: (s, times) => ({
@@ -229,12 +310,20 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
       const children = block.children
         .filter((c) => typeof c !== 'string' || bottleneckAt(ctx, c, site) !== null)
         .map((c) => recurse(c, state));
-      const hidden = fusionAttention(ctx, fusionName, fusion.config, site, p.query!, children.map((c) => c.up!), state.residual);
+      const hidden = fusionAttention(
+        ctx,
+        fusionName,
+        fusion.config,
+        site,
+        p.query!,
+        children.map((c) => c.up!),
+        state.residual,
+      );
       return { ...state, hidden, last: lastName };
     },
     split(block, s, recurse) {
       const state = pre(block, s);
-      const at = block.splits.reduce<number[]>((acc, n) => [...acc, acc.at(-1)! + n], [0]);
+      const at = offsets(block.splits);
       const seq = ctx.g.shape(state.hidden)[1];
       const pieces = block.children.map((c, i) => {
         const start = lit(at[i]);
@@ -248,19 +337,40 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
         });
       });
       const lastName = pieces.reduce<string | null>((acc, p) => p.last ?? acc, null);
-      return { ...state, hidden: concat(ctx, pieces.map((p) => p.hidden), 1), last: lastName };
+      return {
+        ...state,
+        hidden: concat(
+          ctx,
+          pieces.map((p) => p.hidden),
+          1,
+        ),
+        last: lastName,
+      };
     },
   };
 }
 
 /** BottleneckLayer.bottleneck_layer_forward: the sub-layer output `LN(h + x)` with adapters composed in. */
-export function bottleneckLayer(ctx: LowerContext, setup: Block | null, site: BottleneckSite, h: NodeId, x: NodeId): NodeId {
+export function bottleneckLayer(
+  ctx: LowerContext,
+  setup: Block | null,
+  site: BottleneckSite,
+  h: NodeId,
+  x: NodeId,
+): NodeId {
   x = tileToBatchOf(ctx, h, x);
   h = tileToBatchOf(ctx, x, h);
   const active = setup !== null && flatten(setup).some((n) => bottleneckAt(ctx, n, site) !== null);
   if (!active) return layerNorm(ctx, add(ctx, h, x), site.ln);
-  const state = compose(ctx, bottleneckOps(ctx, site), setup, { hidden: h, input: x, residual: x, up: null, last: null });
-  if (state.last === null) throw new LoweringError(`no bottleneck adapter ran at layer ${site.layer} ${site.location}`);
+  const state = compose(ctx, bottleneckOps(ctx, site), setup, {
+    hidden: h,
+    input: x,
+    residual: x,
+    up: null,
+    last: null,
+  });
+  if (state.last === null)
+    throw new LoweringError(`no bottleneck adapter ran at layer ${site.layer} ${site.location}`);
   const config = bottleneckAt(ctx, state.last, site)!;
   let out = state.hidden;
   // ParallelAdapter.post_forward adds the sub-layer output it was given (not replicated under Parallel).

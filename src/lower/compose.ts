@@ -38,8 +38,11 @@ export function parallelChannels(c: Composition): number {
   return Math.max(1, ...c.children.map(parallelChannels));
 }
 
-function offsets(sizes: readonly number[]): number[] {
-  return sizes.reduce<number[]>((acc, s) => [...acc, acc.at(-1)! + s], [0]);
+/** Start offsets of consecutive parts, and the total at the end: [3, 5] → [0, 3, 8]. */
+export function offsets(sizes: readonly number[]): number[] {
+  const at = [0];
+  for (const s of sizes) at.push(at[at.length - 1] + s);
+  return at;
 }
 
 /** Runs `setup` through one method at one location; the setup is the library's top-level block. */
@@ -72,9 +75,13 @@ export function compose<S>(ctx: LowerContext, ops: MethodOps<S>, setup: Block, s
         return parallel(b, s);
       case 'Average': {
         const pre = ops.preBlock(b, s);
-        const present = b.children.map((c, i) => ({ c, w: b.weights[i] })).filter(({ c }) => typeof c !== 'string' || ops.has(c));
+        const present = b.children
+          .map((c, i) => ({ c, w: b.weights[i] }))
+          .filter(({ c }) => typeof c !== 'string' || ops.has(c));
         if (present.length !== b.children.length) {
-          throw new LoweringError(`Average: every child must be present at every location where one is (${ops.kind})`);
+          throw new LoweringError(
+            `Average: every child must be present at every location where one is (${ops.kind})`,
+          );
         }
         return ops.mean(
           present.map(({ c }) => child(c, pre)),
@@ -115,7 +122,9 @@ export function compose<S>(ctx: LowerContext, ops: MethodOps<S>, setup: Block, s
     } else {
       const bsz = ops.batch(s);
       if (bsz.k % channels !== 0 || bsz.c % channels !== 0) {
-        throw new LoweringError(`a batch of ${formatDim(bsz)} rows cannot be divided into ${channels} Parallel channels`);
+        throw new LoweringError(
+          `a batch of ${formatDim(bsz)} rows cannot be divided into ${channels} Parallel channels`,
+        );
       }
       orig = scaleDim(bsz, 1 / channels);
     }

@@ -44,7 +44,8 @@ export function tileToBatchOf(ctx: LowerContext, target: NodeId, x: NodeId): Nod
   const have = batchOf(ctx, x);
   if (dimEquals(want, have) || want.k <= have.k) return x;
   const times = want.k / have.k;
-  if (!Number.isInteger(times)) throw new LoweringError(`cannot replicate a batch of ${formatDim(have)} to ${formatDim(want)}`);
+  if (!Number.isInteger(times))
+    throw new LoweringError(`cannot replicate a batch of ${formatDim(have)} to ${formatDim(want)}`);
   return ctx.g.add({ op: 'tile', times }, [x]);
 }
 
@@ -60,8 +61,10 @@ export function linear(ctx: LowerContext, x: NodeId, weight: NodeId, bias: NodeI
   return ctx.g.add({ op: 'linear' }, bias === null ? [x, weight] : [x, weight, bias]);
 }
 
-export const add = (ctx: LowerContext, a: NodeId, b: NodeId) => ctx.g.add({ op: 'binary', fn: 'add' }, [a, b]);
-export const mul = (ctx: LowerContext, a: NodeId, b: NodeId) => ctx.g.add({ op: 'binary', fn: 'mul' }, [a, b]);
+export const add = (ctx: LowerContext, a: NodeId, b: NodeId) =>
+  ctx.g.add({ op: 'binary', fn: 'add' }, [a, b]);
+export const mul = (ctx: LowerContext, a: NodeId, b: NodeId) =>
+  ctx.g.add({ op: 'binary', fn: 'mul' }, [a, b]);
 export const scale = (ctx: LowerContext, a: NodeId, factor: number) => mul(ctx, a, constant(ctx, factor));
 
 export function sliceAxis(ctx: LowerContext, x: NodeId, axis: number, start: Dim, end: Dim): NodeId {
@@ -73,11 +76,11 @@ export function concat(ctx: LowerContext, parts: readonly NodeId[], axis: number
 }
 
 export function reshape(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
-  return ctx.g.add({ op: 'reshape', shape }, [x]);
+  return ctx.g.add({ op: 'reshape', to: shape }, [x]);
 }
 
 export function expand(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
-  return ctx.g.add({ op: 'expand', shape }, [x]);
+  return ctx.g.add({ op: 'expand', to: shape }, [x]);
 }
 
 export const ONE = lit(1);

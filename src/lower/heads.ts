@@ -7,14 +7,25 @@ import { type LowerContext, LoweringError, linear, param, reshape, sliceAxis } f
 import { headKey } from './keys.ts';
 
 /** The head's MLP over `x` [..., H]: Dropout, then Linear(+activation) per layer; module indices as the library numbers them. */
-function headMlp(ctx: LowerContext, name: string, config: HeadConfig, x: NodeId, outFeatures: number): NodeId {
+function headMlp(
+  ctx: LowerContext,
+  name: string,
+  config: HeadConfig,
+  x: NodeId,
+  outFeatures: number,
+): NodeId {
   const H = ctx.model.hiddenSize;
   const origin = { kind: 'head', name } as const;
   let index = 0;
   for (let layer = 0; layer < config.layers; layer++) {
     index++; // Dropout (identity at inference)
     if (layer < config.layers - 1) {
-      x = linear(ctx, x, param(ctx, headKey(name, index, 'weight'), origin, H, H), param(ctx, headKey(name, index, 'bias'), origin, H));
+      x = linear(
+        ctx,
+        x,
+        param(ctx, headKey(name, index, 'weight'), origin, H, H),
+        param(ctx, headKey(name, index, 'bias'), origin, H),
+      );
       index++;
       if (config.activation_function) {
         x = ctx.g.add({ op: 'unary', fn: activationFn(config.activation_function) }, [x]);
@@ -29,10 +40,17 @@ function headMlp(ctx: LowerContext, name: string, config: HeadConfig, x: NodeId,
 }
 
 /** Runs one head on its rows of the encoder output; `pooled` is the BERT pooler output for those rows. */
-export function lowerHead(ctx: LowerContext, name: string, config: HeadConfig, sequence: NodeId, pooled: NodeId): NodeId {
+export function lowerHead(
+  ctx: LowerContext,
+  name: string,
+  config: HeadConfig,
+  sequence: NodeId,
+  pooled: NodeId,
+): NodeId {
   const [rows, seq] = ctx.g.shape(sequence);
   const H = lit(ctx.model.hiddenSize);
-  const cls = (): NodeId => (config.use_pooler ? pooled : reshape(ctx, sliceAxis(ctx, sequence, 1, lit(0), lit(1)), [rows, H]));
+  const cls = (): NodeId =>
+    config.use_pooler ? pooled : reshape(ctx, sliceAxis(ctx, sequence, 1, lit(0), lit(1)), [rows, H]);
   switch (config.head_type) {
     case 'classification':
     case 'multilabel_classification':

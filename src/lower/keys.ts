@@ -32,6 +32,7 @@ export const loraModuleKey = (layer: number, loc: LoraLocation) => layerKey(laye
 export const loraKey = (layer: number, loc: LoraLocation, name: string, path: string) =>
   `${loraModuleKey(layer, loc)}.loras.${name}.${path}`;
 
-export const prefixKey = (name: string, path: string) => `${BASE}.prefix_tuning.prefix_tunings.${name}.self_prefix.${path}`;
+export const prefixKey = (name: string, path: string) =>
+  `${BASE}.prefix_tuning.prefix_tunings.${name}.self_prefix.${path}`;
 
 export const headKey = (head: string, index: number, path: string) => `heads.${head}.${index}.${path}`;

@@ -4,8 +4,8 @@ import type { NodeId } from '../ir/graph.ts';
 import { lit } from '../ir/shape.ts';
 import { type Block, compose, flatten, type MethodOps } from './compose.ts';
 import {
-  add,
   adapterConfig,
+  add,
   batchOf,
   concat,
   configMembers,
@@ -73,10 +73,12 @@ function gate(ctx: LowerContext, name: string, site: LoraSite, x: NodeId): NodeI
 function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
   const configOf = (name: string) => {
     const c = loraAt(ctx, name, site);
-    if (!c) throw new LoweringError(`adapter '${name}' has no LoRA module at layer ${site.layer} ${site.location}`);
+    if (!c)
+      throw new LoweringError(`adapter '${name}' has no LoRA module at layer ${site.layer} ${site.location}`);
     return c;
   };
-  const slice = (x: NodeId, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) => sliceAxis(ctx, x, 0, start, end);
+  const slice = (x: NodeId, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) =>
+    sliceAxis(ctx, x, 0, start, end);
   const tile = (x: NodeId, times: number) => ctx.g.add({ op: 'tile', times }, [x]);
   return {
     kind: 'LoRA',
@@ -93,14 +95,22 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
         const a = param(ctx, key('lora_A'), origin, c.r, site.inFeatures);
         const b = param(ctx, key('lora_B'), origin, site.outFeatures, c.r);
         hidden = linear(ctx, linear(ctx, s.hidden ?? s.input, a, null), b, null);
-        hidden = c.use_gating ? mul(ctx, hidden, gate(ctx, name, site, s.input)) : scale(ctx, hidden, c.alpha / c.r);
+        hidden = c.use_gating
+          ? mul(ctx, hidden, gate(ctx, name, site, s.input))
+          : scale(ctx, hidden, c.alpha / c.r);
       } else {
-        const vector = reshape(ctx, param(ctx, key('lora_B'), origin, site.outFeatures, 1), [ONE, ONE, lit(site.outFeatures)]);
+        const vector = reshape(ctx, param(ctx, key('lora_B'), origin, site.outFeatures, 1), [
+          ONE,
+          ONE,
+          lit(site.outFeatures),
+        ]);
         hidden =
           s.hidden === null
             ? expand(ctx, vector, [batchOf(ctx, s.input), ONE, lit(site.outFeatures)])
             : mul(ctx, s.hidden, vector);
-        hidden = c.use_gating ? mul(ctx, hidden, gate(ctx, name, site, s.input)) : scale(ctx, hidden, c.alpha);
+        hidden = c.use_gating
+          ? mul(ctx, hidden, gate(ctx, name, site, s.input))
+          : scale(ctx, hidden, c.alpha);
       }
       return { ...s, hidden, last: name };
     },
@@ -111,9 +121,24 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
       last: s.last,
     }),
     padAndConcat: (states) => ({
-      input: concat(ctx, states.map((s) => s.input), 0),
-      hidden: states[0].hidden === null ? null : concat(ctx, states.map((s) => s.hidden!), 0),
-      output: concat(ctx, states.map((s) => s.output), 0),
+      input: concat(
+        ctx,
+        states.map((s) => s.input),
+        0,
+      ),
+      hidden:
+        states[0].hidden === null
+          ? null
+          : concat(
+              ctx,
+              states.map((s) => s.hidden!),
+              0,
+            ),
+      output: concat(
+        ctx,
+        states.map((s) => s.output),
+        0,
+      ),
       last: states.at(-1)!.last,
     }),
     repeat: (s, times) => ({

@@ -20,14 +20,17 @@ export class ModelConfigError extends Error {
 
 function num(json: Record<string, unknown>, key: string, fallback?: number): number {
   const v = json[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelConfigError(`config.json: '${key}' must be a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ModelConfigError(`config.json: '${key}' must be a number`);
   return v;
 }
 
 export function encoderConfigFromJson(json: Record<string, unknown>): EncoderConfig {
   const modelType = json.model_type;
   if (modelType !== 'bert' && modelType !== 'roberta' && modelType !== 'xlm-roberta') {
-    throw new ModelConfigError(`config.json: model_type '${String(modelType)}' is not supported (bert, roberta, xlm-roberta)`);
+    throw new ModelConfigError(
+      `config.json: model_type '${String(modelType)}' is not supported (bert, roberta, xlm-roberta)`,
+    );
   }
   const cfg: EncoderConfig = {
     modelType,
@@ -43,10 +46,14 @@ export function encoderConfigFromJson(json: Record<string, unknown>): EncoderCon
     padTokenId: num(json, 'pad_token_id', 0),
   };
   if (cfg.hiddenSize % cfg.numHeads !== 0) {
-    throw new ModelConfigError(`config.json: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numHeads}`);
+    throw new ModelConfigError(
+      `config.json: hidden_size ${cfg.hiddenSize} is not divisible by num_attention_heads ${cfg.numHeads}`,
+    );
   }
   if (json.position_embedding_type !== undefined && json.position_embedding_type !== 'absolute') {
-    throw new ModelConfigError(`config.json: position_embedding_type '${String(json.position_embedding_type)}' is not supported`);
+    throw new ModelConfigError(
+      `config.json: position_embedding_type '${String(json.position_embedding_type)}' is not supported`,
+    );
   }
   return cfg;
 }

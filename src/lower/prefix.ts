@@ -43,29 +43,52 @@ function prefixAt(ctx: LowerContext, name: string, layer: number): PrefixTuningC
 }
 
 /** The prefix's key and value for one layer, each [1, heads, L, d]. */
-function prefixKeyValue(ctx: LowerContext, name: string, config: PrefixTuningConfig, layer: number): [NodeId, NodeId] {
-  if (config.use_gating) throw new LoweringError(`prefix tuning with use_gating is not supported yet (adapter '${name}')`);
+function prefixKeyValue(
+  ctx: LowerContext,
+  name: string,
+  config: PrefixTuningConfig,
+  layer: number,
+): [NodeId, NodeId] {
+  if (config.use_gating)
+    throw new LoweringError(`prefix tuning with use_gating is not supported yet (adapter '${name}')`);
   const { hiddenSize: H, numHeads, numLayers } = ctx.model;
   const d = H / numHeads;
   const L = config.prefix_length;
-  const registered = Array.from({ length: numLayers }, (_, i) => i).filter((i) => !config.leave_out.includes(i));
+  const registered = Array.from({ length: numLayers }, (_, i) => i).filter(
+    (i) => !config.leave_out.includes(i),
+  );
   const nLayers = registered.length;
   const chunk = registered.indexOf(layer);
   const origin = { kind: 'adapter', name } as const;
   const width = nLayers * 2 * H;
   let flat: NodeId;
   if (config.flat) {
-    flat = reshape(ctx, param(ctx, prefixKey(name, 'control_trans'), origin, L * width), [lit(L), lit(width)]);
+    flat = reshape(ctx, param(ctx, prefixKey(name, 'control_trans'), origin, L * width), [
+      lit(L),
+      lit(width),
+    ]);
   } else {
     const bottleneck = config.bottleneck_size;
     const embeddings = param(ctx, prefixKey(name, 'wte.weight'), origin, L, H);
     const hidden = ctx.g.add({ op: 'unary', fn: activationFn(config.non_linearity) }, [
-      linear(ctx, embeddings, param(ctx, prefixKey(name, 'control_trans.0.weight'), origin, bottleneck, H), param(ctx, prefixKey(name, 'control_trans.0.bias'), origin, bottleneck)),
+      linear(
+        ctx,
+        embeddings,
+        param(ctx, prefixKey(name, 'control_trans.0.weight'), origin, bottleneck, H),
+        param(ctx, prefixKey(name, 'control_trans.0.bias'), origin, bottleneck),
+      ),
     ]);
-    flat = linear(ctx, hidden, param(ctx, prefixKey(name, 'control_trans.2.weight'), origin, width, bottleneck), param(ctx, prefixKey(name, 'control_trans.2.bias'), origin, width));
+    flat = linear(
+      ctx,
+      hidden,
+      param(ctx, prefixKey(name, 'control_trans.2.weight'), origin, width, bottleneck),
+      param(ctx, prefixKey(name, 'control_trans.2.bias'), origin, width),
+    );
   }
   // [L, nLayers·2, heads, d] → [nLayers·2, heads, L, d]; chunk 2j is layer j's keys, 2j+1 its values.
-  const split = ctx.g.add({ op: 'permute', perm: [1, 2, 0, 3] }, [reshape(ctx, flat, [lit(L), lit(nLayers * 2), lit(numHeads), lit(d)])]);
+  const split = ctx.g.add({ op: 'permute', perm: [1, 2, 0, 3] }, [
+    reshape(ctx, flat, [lit(L), lit(nLayers * 2), lit(numHeads), lit(d)]),
+  ]);
   const pick = (i: number) => sliceAxis(ctx, split, 0, lit(i), lit(i + 1));
   return [pick(2 * chunk), pick(2 * chunk + 1)];
 }
@@ -116,14 +139,32 @@ function prefixOps(ctx: LowerContext, layer: number): MethodOps<PrefixState> {
       const longest = states.map(seqLen).reduce((a, b) => (a.c >= b.c ? a : b));
       const padded = states.map((s) => padTo(s, longest));
       return {
-        key: concat(ctx, padded.map((s) => s.key), 0),
-        value: concat(ctx, padded.map((s) => s.value), 0),
-        mask: concat(ctx, padded.map((s) => s.mask), 0),
+        key: concat(
+          ctx,
+          padded.map((s) => s.key),
+          0,
+        ),
+        value: concat(
+          ctx,
+          padded.map((s) => s.value),
+          0,
+        ),
+        mask: concat(
+          ctx,
+          padded.map((s) => s.mask),
+          0,
+        ),
       };
     },
-    repeat: (s, times) => ({ key: tile(s.key, times), value: tile(s.value, times), mask: tile(s.mask, times) }),
+    repeat: (s, times) => ({
+      key: tile(s.key, times),
+      value: tile(s.value, times),
+      mask: tile(s.mask, times),
+    }),
     mean: () => {
-      throw new LoweringError('prefix tuning does not support Average (the library raises NotImplementedError)');
+      throw new LoweringError(
+        'prefix tuning does not support Average (the library raises NotImplementedError)',
+      );
     },
   };
 }
@@ -137,6 +178,7 @@ export function prefixLayer(
   value: NodeId,
   mask: NodeId,
 ): { key: NodeId; value: NodeId; mask: NodeId } {
-  if (setup === null || !flatten(setup).some((n) => prefixAt(ctx, n, layer) !== null)) return { key, value, mask };
+  if (setup === null || !flatten(setup).some((n) => prefixAt(ctx, n, layer) !== null))
+    return { key, value, mask };
   return compose(ctx, prefixOps(ctx, layer), setup, { key, value, mask });
 }

@@ -5,7 +5,8 @@ import type { CheckedTraining, Composition } from '../dsl/checked.ts';
 import type { ParamOrigin } from '../ir/graph.ts';
 import type { WeightStore } from '../load/weights.ts';
 
-const ADAPTER_SEGMENT = /(?:_adapters|\.adapters|\.prefix_tunings|\.prefix_gates|\.loras|\.refts|\.prompt_tunings|\.shared_parameters)\.([^.]+)\./;
+const ADAPTER_SEGMENT =
+  /(?:_adapters|\.adapters|\.prefix_tunings|\.prefix_gates|\.loras|\.refts|\.prompt_tunings|\.shared_parameters)\.([^.]+)\./;
 const FUSION_SEGMENT = /adapter_fusion_layer\.([^.]+)\./;
 const HEAD_SEGMENT = /^heads\.([^.]+)\./;
 

@@ -16,7 +16,8 @@ export interface InputJson {
 }
 
 function matrix(name: string, value: unknown, rows?: number, cols?: number): Tensor {
-  if (!Array.isArray(value) || value.length === 0) throw new InputError(`${name} must be a non-empty list of rows`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new InputError(`${name} must be a non-empty list of rows`);
   const width = cols ?? (Array.isArray(value[0]) ? value[0].length : -1);
   if (rows !== undefined && value.length !== rows) {
     throw new InputError(`${name} has ${value.length} rows, input_ids has ${rows}`);
@@ -24,10 +25,13 @@ function matrix(name: string, value: unknown, rows?: number, cols?: number): Ten
   const data = new Int32Array(value.length * Math.max(width, 0));
   value.forEach((row: unknown, r) => {
     if (!Array.isArray(row) || row.length !== width || width === 0) {
-      throw new InputError(`${name} row ${r} has ${Array.isArray(row) ? row.length : 'no'} tokens, expected ${width}`);
+      throw new InputError(
+        `${name} row ${r} has ${Array.isArray(row) ? row.length : 'no'} tokens, expected ${width}`,
+      );
     }
     row.forEach((v: unknown, c) => {
-      if (!Number.isInteger(v)) throw new InputError(`${name}[${r}][${c}] = ${JSON.stringify(v)} is not an integer`);
+      if (!Number.isInteger(v))
+        throw new InputError(`${name}[${r}][${c}] = ${JSON.stringify(v)} is not an integer`);
       data[r * width + c] = v as number;
     });
   });
@@ -43,8 +47,10 @@ export function inputsFromJson(json: unknown): Inputs {
   const fill = (v: number): Tensor => ({ shape: [rows, cols], data: new Int32Array(rows * cols).fill(v) });
   const inputs: Inputs = {
     input_ids: ids,
-    attention_mask: o.attention_mask === undefined ? fill(1) : matrix('attention_mask', o.attention_mask, rows, cols),
-    token_type_ids: o.token_type_ids === undefined ? fill(0) : matrix('token_type_ids', o.token_type_ids, rows, cols),
+    attention_mask:
+      o.attention_mask === undefined ? fill(1) : matrix('attention_mask', o.attention_mask, rows, cols),
+    token_type_ids:
+      o.token_type_ids === undefined ? fill(0) : matrix('token_type_ids', o.token_type_ids, rows, cols),
   };
   if (o.task_ids !== undefined) {
     if (!Array.isArray(o.task_ids) || o.task_ids.length !== rows || !o.task_ids.every(Number.isInteger)) {
@@ -73,7 +79,11 @@ export interface OutputJson {
 const tensorJson = (t: Tensor): TensorJson => ({ shape: [...t.shape], data: Array.from(t.data) });
 
 /** Groups graph outputs (`heads.NAME`, `fusion_attentions.KEY`) into the out.json layout. */
-export function outputsToJson(graph: Graph, values: ReadonlyMap<string, Tensor>, backend: string): OutputJson {
+export function outputsToJson(
+  graph: Graph,
+  values: ReadonlyMap<string, Tensor>,
+  backend: string,
+): OutputJson {
   const group = (prefix: string) =>
     Object.fromEntries(
       graph.outputs

@@ -30,7 +30,7 @@ function stridesOf(shape: readonly number[]): number[] {
 function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
   const own = stridesOf(shape);
   const offset = outShape.length - shape.length;
-  return outShape.map((d, i) => {
+  return outShape.map((_, i) => {
     const j = i - offset;
     if (j < 0 || shape[j] === 1) return 0;
     return own[j];
@@ -114,7 +114,8 @@ function layernorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Float32
     for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
     variance /= h;
     const inv = 1 / Math.sqrt(variance + eps);
-    for (let i = 0; i < h; i++) out[r * h + i] = (x.data[r * h + i] - mean) * inv * gamma.data[i] + beta.data[i];
+    for (let i = 0; i < h; i++)
+      out[r * h + i] = (x.data[r * h + i] - mean) * inv * gamma.data[i] + beta.data[i];
   }
   return out;
 }
@@ -161,7 +162,10 @@ function sliceAxis(x: Tensor, axis: number, start: number, end: number): Float32
   const outer = size(x.shape.slice(0, axis));
   const inner = size(x.shape.slice(axis + 1));
   const len = x.shape[axis];
-  const out = x.data instanceof Int32Array ? new Int32Array(outer * (end - start) * inner) : new Float32Array(outer * (end - start) * inner);
+  const out =
+    x.data instanceof Int32Array
+      ? new Int32Array(outer * (end - start) * inner)
+      : new Float32Array(outer * (end - start) * inner);
   for (let o = 0; o < outer; o++) {
     out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * (end - start) * inner);
   }
@@ -187,7 +191,12 @@ export class InterpreterError extends Error {
   override name = 'InterpreterError';
 }
 
-function evaluate(n: Node, args: readonly Tensor[], outShape: number[], env: Bindings): Float32Array | Int32Array {
+function evaluate(
+  n: Node,
+  args: readonly Tensor[],
+  outShape: number[],
+  env: Bindings,
+): Float32Array | Int32Array {
   const [x, y, z] = args;
   switch (n.op) {
     case 'input':
@@ -199,7 +208,8 @@ function evaluate(n: Node, args: readonly Tensor[], outShape: number[], env: Bin
       const h = x.shape[1];
       const out = new Float32Array(y.data.length * h);
       y.data.forEach((id, i) => {
-        if (id < 0 || id >= x.shape[0]) throw new InterpreterError(`token id ${id} outside the vocabulary of ${x.shape[0]}`);
+        if (id < 0 || id >= x.shape[0])
+          throw new InterpreterError(`token id ${id} outside the vocabulary of ${x.shape[0]}`);
         out.set(x.data.subarray(id * h, (id + 1) * h), i * h);
       });
       return out;
@@ -211,9 +221,14 @@ function evaluate(n: Node, args: readonly Tensor[], outShape: number[], env: Bin
     case 'binary': {
       const fn = binaryFns[n.fn];
       const out = new Float32Array(size(outShape));
-      forEachBroadcast(outShape, broadcastStrides(x.shape, outShape), broadcastStrides(y.shape, outShape), (o, a, b) => {
-        out[o] = fn(x.data[a], y.data[b]);
-      });
+      forEachBroadcast(
+        outShape,
+        broadcastStrides(x.shape, outShape),
+        broadcastStrides(y.shape, outShape),
+        (o, a, b) => {
+          out[o] = fn(x.data[a], y.data[b]);
+        },
+      );
       return out;
     }
     case 'unary':
@@ -265,13 +280,17 @@ function evaluate(n: Node, args: readonly Tensor[], outShape: number[], env: Bin
 /** Binds B and T from the inputs the graph reads. */
 export function bindingsFor(inputs: Inputs): Bindings {
   const ids = inputs.input_ids;
-  if (!ids || ids.shape.length !== 2) throw new InterpreterError('input_ids must be a [batch, sequence] tensor');
+  if (ids?.shape.length !== 2) throw new InterpreterError('input_ids must be a [batch, sequence] tensor');
   return { B: ids.shape[0], T: ids.shape[1] };
 }
 
-/** Runs the graph; returns every graph output by name. */
-export function interpret(g: Graph, weights: WeightLookup, inputs: Inputs): Map<string, Tensor> {
-  const env = bindingsFor(inputs);
+/** Runs the graph; returns every graph output by name. Sizes come from the inputs unless given. */
+export function interpret(
+  g: Graph,
+  weights: WeightLookup,
+  inputs: Inputs,
+  env: Bindings = bindingsFor(inputs),
+): Map<string, Tensor> {
   const values: Tensor[] = new Array(g.nodes.length);
   for (const n of g.nodes) {
     const shape = evalShape(n.shape, env);
@@ -279,18 +298,30 @@ export function interpret(g: Graph, weights: WeightLookup, inputs: Inputs): Map<
       const given = inputs[n.name];
       if (!given) throw new InterpreterError(`missing input '${n.name}'`);
       if (given.shape.join() !== shape.join()) {
-        throw new InterpreterError(`input '${n.name}' has shape [${given.shape}], expected ${formatShape(n.shape)} = [${shape}]`);
+        throw new InterpreterError(
+          `input '${n.name}' has shape [${given.shape}], expected ${formatShape(n.shape)} = [${shape}]`,
+        );
       }
       values[n.id] = given;
     } else if (n.op === 'param') {
       const w = weights(n.key);
       if (!w) throw new InterpreterError(`no weights for parameter '${n.key}'`);
       if (w.shape.join() !== shape.join()) {
-        throw new InterpreterError(`parameter '${n.key}' has shape [${w.shape}], the graph expects [${shape}]`);
+        throw new InterpreterError(
+          `parameter '${n.key}' has shape [${w.shape}], the graph expects [${shape}]`,
+        );
       }
       values[n.id] = w;
     } else {
-      values[n.id] = { shape, data: evaluate(n, n.inputs.map((i) => values[i]), shape, env) };
+      values[n.id] = {
+        shape,
+        data: evaluate(
+          n,
+          n.inputs.map((i) => values[i]),
+          shape,
+          env,
+        ),
+      };
     }
   }
   return new Map(g.outputs.map((o) => [o.name, values[o.node]]));

@@ -24,7 +24,7 @@ export function erf(x: number): number {
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 export const unaryFns = {
-  relu: (x: number) => (x > 0 ? x : 0),
+  relu: (x: number) => Math.max(x, 0),
   /** BERT's "gelu": the exact erf form. */
   gelu: (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   /** "gelu_new": the tanh approximation. */
