@@ -562,7 +562,7 @@ function syntaxDiagnostic(
   const last = chunk[chunk.length - 1];
   const start = atEnd ? (last.endOffset ?? last.startOffset) + 1 : token.startOffset;
   const end = atEnd ? start + 1 : (token.endOffset ?? token.startOffset) + 1;
-  const found = atEnd ? 'the end of the statement' : `\`${token.image}\``;
+  const found = atEnd ? 'end of statement' : `\`${token.image}\``;
   const expected = expectedFrom(message);
   return error(
     'syntax',
@@ -587,7 +587,7 @@ const TOKEN_WORDS: Readonly<Record<string, string>> = {
   Pipe: '`|`',
   Range: '`..`',
   BlockName: 'a block (Stack, Fuse, ...)',
-  EOF: 'the end of the statement',
+  EOF: 'end of statement',
 };
 
 /** Turns chevrotain's "Expecting: one of these possible Token sequences: ..." into a short list. */

@@ -374,8 +374,42 @@ function locationsOf(expr: Expr, env: Env): ReadonlySet<string> | null {
   return new Set(configs.flatMap((c) => singleConfigs(c!).flatMap(adapterLocations)));
 }
 
-const describeLocations = (locations: ReadonlySet<string>): string =>
-  [...locations].sort().join(', ') || 'nothing';
+const METHOD_WORDS: Readonly<Record<string, string>> = {
+  bottleneck: 'a bottleneck adapter',
+  'parallel-bottleneck': 'a parallel bottleneck adapter',
+  lora: 'LoRA',
+  ia3: '(IA)³',
+  prefix: 'prefix tuning',
+  prompt: 'prompt tuning',
+};
+
+const SITE_WORDS: Readonly<Record<string, string>> = {
+  attention: 'the attention output',
+  output: 'the FFN output',
+  q: 'query',
+  k: 'key',
+  v: 'value',
+  intermediate: 'the intermediate dense',
+  'self-attention': 'self-attention',
+  embeddings: 'the embeddings',
+};
+
+/** `lora@q, lora@v` → "LoRA at query, value": explains why children do not mix. */
+const describeLocations = (locations: ReadonlySet<string>): string => {
+  const byMethod = new Map<string, string[]>();
+  for (const location of [...locations].sort()) {
+    const [method, site] = location.split('@');
+    const loraOutput = (method === 'lora' || method === 'ia3') && site === 'output';
+    byMethod.set(method, [
+      ...(byMethod.get(method) ?? []),
+      loraOutput ? 'the output dense' : (SITE_WORDS[site] ?? site),
+    ]);
+  }
+  const parts = [...byMethod].map(
+    ([method, sites]) => `${METHOD_WORDS[method] ?? method} at ${sites.join(', ')}`,
+  );
+  return parts.join(' and ') || 'no adapter modules';
+};
 
 /** Blocks whose children must be interchangeable: the library runs one method's code path for all of them. */
 const UNIFORM_BLOCKS: readonly BlockType[] = ['Parallel', 'BatchSplit', 'Average', 'MultiTask'];
@@ -430,7 +464,7 @@ const fuseLocations: Rule = {
         return [
           error(
             'fuse-locations',
-            `adapters in this setup sit at the ${outside.join(', ')} location, where \`Fuse(${fuseName(block)})\` has no fusion layer (its adapters are at ${[...fused].join(', ') || 'no common location'}); the library crashes on this`,
+            `bottleneck adapters in this setup sit at ${outside.map((site) => SITE_WORDS[site]).join(', ')}, where \`Fuse(${fuseName(block)})\` has no fusion layer (its adapters share only ${[...fused].map((site) => SITE_WORDS[site]).join(', ') || 'no location'}); the library crashes on this`,
             block.typeSpan,
             'fuse and stack bottleneck adapters that sit at the same locations (e.g. all seq_bn)',
           ),
