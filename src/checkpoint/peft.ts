@@ -44,7 +44,36 @@ export function readPeftLoraFolder(dir: string, name: string, basePrefix = 'bert
   const weights = mapPeftWeights(weightFile, readWeightFile(weightFile), name, basePrefix);
   const config = peftLoraConfigToAdapterHub(configFile, peftConfig, weights.targets);
   checkRank(weightFile, weights.dict, config.r as number);
-  return { config, weights: weights.dict };
+  const targets = resolveTargets(configFile, peftConfig, weights.targets);
+  const leaveOut = checkLayerCoverage(weightFile, weights, targets, (layer, module) =>
+    adapterHubKey(basePrefix, layer, MODULE_PATHS[module], name, 'A'),
+  );
+  return { config: { ...config, leave_out: leaveOut }, weights: weights.dict };
+}
+
+function adapterHubKey(basePrefix: string, layer: number, path: string, name: string, which: string): string {
+  return `${basePrefix}encoder.layer.${layer}.${path}.loras.${name}.lora_${which}`;
+}
+
+/**
+ * AdapterHub applies one LoRA config to every layer not left out: each layer that has LoRA weights
+ * must have them for every target. Layers without any (gaps below the highest) become `leave_out`.
+ */
+function checkLayerCoverage(
+  file: string,
+  weights: MappedWeights,
+  targets: ReadonlySet<TargetModule>,
+  keyOf: (layer: number, module: TargetModule) => string,
+): number[] {
+  for (const layer of weights.layers) {
+    for (const module of targets) {
+      const key = keyOf(layer, module);
+      if (!weights.dict.has(key))
+        throw new CheckpointError(file, 'missing: other layers have this LoRA', key);
+    }
+  }
+  const highest = Math.max(-1, ...weights.layers);
+  return Array.from({ length: highest + 1 }, (_, i) => i).filter((i) => !weights.layers.has(i));
 }
 
 /** Config fields AdapterHub's LoRA has no counterpart for, with the value that means "not used". */
@@ -92,11 +121,7 @@ export function peftLoraConfigToAdapterHub(
     throw new CheckpointError(file, `r = ${String(r)} is not a positive integer`);
   if (typeof alpha !== 'number')
     throw new CheckpointError(file, `lora_alpha = ${String(alpha)} is not a number`);
-  const targets = Array.isArray(peft.target_modules) ? listedTargets(file, peft.target_modules) : keyTargets;
-  for (const t of keyTargets) {
-    if (!targets.has(t))
-      throw new CheckpointError(file, `weights wrap '${t}', which target_modules does not name`);
-  }
+  const targets = resolveTargets(file, peft, keyTargets);
   const attnMatrices = (['query', 'key', 'value'] as const)
     .filter((t) => targets.has(t))
     .map((t) => ATTN_MATRIX[t]);
@@ -115,6 +140,21 @@ export function peftLoraConfigToAdapterHub(
     selfattn_lora: attnMatrices.length > 0,
     use_gating: false,
   };
+}
+
+/** The wrapped modules: target_modules when it is a list (checked against the weights), else the weights'. */
+function resolveTargets(
+  file: string,
+  peft: Record<string, unknown>,
+  keyTargets: ReadonlySet<TargetModule>,
+): ReadonlySet<TargetModule> {
+  if (!Array.isArray(peft.target_modules)) return keyTargets;
+  const targets = listedTargets(file, peft.target_modules);
+  for (const t of keyTargets) {
+    if (!targets.has(t))
+      throw new CheckpointError(file, `weights wrap '${t}', which target_modules does not name`);
+  }
+  return targets;
 }
 
 /** PEFT matches a target by exact name or dotted suffix of the module path. */
@@ -140,7 +180,8 @@ const PEFT_KEY =
 
 interface MappedWeights {
   readonly dict: StateDict;
-  readonly targets: Set<TargetModule>;
+  readonly targets: ReadonlySet<TargetModule>;
+  readonly layers: ReadonlySet<number>;
 }
 
 function moduleOfPath(path: string): TargetModule {
@@ -151,6 +192,7 @@ function moduleOfPath(path: string): TargetModule {
 function mapPeftWeights(file: string, peft: StateDict, name: string, basePrefix = 'bert.'): MappedWeights {
   const dict = new Map<string, HostTensor>();
   const targets = new Set<TargetModule>();
+  const layers = new Set<number>();
   for (const [key, tensor] of peft) {
     const match = PEFT_KEY.exec(key);
     if (match === null)
@@ -161,7 +203,8 @@ function mapPeftWeights(file: string, peft: StateDict, name: string, basePrefix 
       throw new CheckpointError(file, 'AdapterHub LoRA cannot wrap attention.output.dense', key);
     }
     targets.add(module);
-    const mapped = `${basePrefix}encoder.layer.${layer}.${path}.loras.${name}.lora_${which}`;
+    layers.add(Number(layer));
+    const mapped = adapterHubKey(basePrefix, Number(layer), path, name, which);
     if (dict.has(mapped)) throw new CheckpointError(file, `second weight for '${mapped}'`, key);
     dict.set(mapped, tensor);
   }
@@ -169,7 +212,7 @@ function mapPeftWeights(file: string, peft: StateDict, name: string, basePrefix 
     const partner = key.endsWith('lora_A') ? `${key.slice(0, -1)}B` : `${key.slice(0, -1)}A`;
     if (!dict.has(partner)) throw new CheckpointError(file, `has no matching ${partner.slice(-6)}`, key);
   }
-  return { dict, targets };
+  return { dict, targets, layers };
 }
 
 function checkRank(file: string, weights: StateDict, r: number): void {

@@ -94,6 +94,12 @@ function rebuildTensor(args: readonly PickleValue[]): TensorRef {
   };
 }
 
+/** torch pickles `OrderedDict()` and then fills it with SETITEMS; other call forms are not needed. */
+function emptyOrderedDict(args: readonly PickleValue[]): PickleValue {
+  if (args.length > 0) throw new Error('only OrderedDict() without arguments is supported');
+  return new Map();
+}
+
 function rebuildParameter(args: readonly PickleValue[]): PickleValue {
   const data = args[0];
   if (!isTensorRef(data)) throw new Error('_rebuild_parameter expects a tensor');
@@ -102,7 +108,7 @@ function rebuildParameter(args: readonly PickleValue[]): PickleValue {
 
 /** The only globals a pickle may name. Entries are objects so tests can spy on the stand-ins. */
 export const PICKLE_GLOBALS: Readonly<Record<string, WhitelistedGlobal>> = {
-  'collections.OrderedDict': { call: () => new Map() },
+  'collections.OrderedDict': { call: emptyOrderedDict },
   'torch._utils._rebuild_tensor_v2': { call: rebuildTensor },
   'torch._utils._rebuild_parameter': { call: rebuildParameter },
   'torch._utils._rebuild_parameter_with_state': { call: rebuildParameter },

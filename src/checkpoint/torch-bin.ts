@@ -286,7 +286,8 @@ function materialize(file: string, name: string, t: TensorRef, storage: Float32A
     );
   }
   const shape = [...t.size];
-  const contiguous = t.stride.every((s, i) => t.size[i] <= 1 || s === contiguousStrides(t.size)[i]);
+  const rowMajor = contiguousStrides(t.size);
+  const contiguous = t.stride.every((s, i) => t.size[i] <= 1 || s === rowMajor[i]);
   if (contiguous) {
     const whole = t.offset === 0 && count === storage.length;
     return { shape, data: whole ? storage : storage.subarray(t.offset, t.offset + count) };

@@ -108,6 +108,22 @@ describe('PEFT LoRA import', () => {
     expect(err.tensor).toBe(`${key}.lora_A.weight`);
   });
 
+  it('turns layers without LoRA into leave_out and rejects partially covered layers', () => {
+    const gap = [0, 2].flatMap((i) =>
+      loraPair(`base_model.model.encoder.layer.${i}.`, 'attention.self.query'),
+    );
+    const config = { ...BASE_CONFIG, target_modules: ['query'] };
+    expect(readPeftLoraFolder(peftFolder(config, gap), 'x').config.leave_out).toEqual([1]);
+    const partial = [
+      ...loraPair('base_model.model.encoder.layer.0.', 'attention.self.query'),
+      ...loraPair('base_model.model.encoder.layer.0.', 'attention.self.value'),
+      ...loraPair('base_model.model.encoder.layer.1.', 'attention.self.query'),
+    ];
+    expect(checkpointError(() => readPeftLoraFolder(peftFolder(BASE_CONFIG, partial), 'x')).tensor).toBe(
+      'bert.encoder.layer.1.attention.self.value.loras.x.lora_A',
+    );
+  });
+
   it('rejects unknown keys, missing partners and rank mismatches', () => {
     const odd = peftFolder(BASE_CONFIG, [['base_model.model.classifier.weight', tensor([2, 32])]]);
     expect(checkpointError(() => readPeftLoraFolder(odd, 'x')).tensor).toBe(
