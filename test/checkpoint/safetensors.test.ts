@@ -95,6 +95,12 @@ describe('safetensors', () => {
       fs.writeFileSync(file, Buffer.from([1, 2, 3]));
       expectCheckpointError(file, /too short/);
     });
+    it('truncated data section (golden model cut short)', () => {
+      const file = join(tmp, 'cut.safetensors');
+      const bytes = fs.readFileSync(join(GOLDEN, 'model/model.safetensors'));
+      fs.writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+      expectCheckpointError(file, /tensor '.+'.*outside the data section/);
+    });
     it('header length beyond the file', () => {
       expectCheckpointError(writeRaw({ t: ok }, new Uint8Array(8), 10n ** 12n), /exceeds the file/);
     });
