@@ -1,0 +1,47 @@
+// Elementwise activations as WGSL helpers over vec4f, emitted only into kernels that use them.
+
+import { fn } from './render.ts';
+
+export type Activation = 'identity' | 'gelu' | 'relu' | 'silu' | 'tanh' | 'sigmoid';
+
+/**
+ * erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7 in exact arithmetic). WGSL has no erf; BERT's GELU is the
+ * erf form, so the tanh approximation would not match checkpoints bit-for-bit closely enough.
+ */
+const ERF = fn(
+  'erf4(x: vec4f) -> vec4f',
+  'let z = abs(x);',
+  'let t = 1.0 / (1.0 + 0.3275911 * z);',
+  'let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));',
+  'return sign(x) * (1.0 - poly * exp(-z * z));',
+);
+
+const GELU = fn('gelu4(x: vec4f) -> vec4f', 'return 0.5 * x * (1.0 + erf4(x * 0.7071067811865476));');
+
+/** Some drivers compute tanh through exp(2x) and return NaN past |x| ≈ 44; tanh(±15) is ±1 in f32 anyway. */
+const TANH = fn('tanh4(x: vec4f) -> vec4f', 'return tanh(clamp(x, vec4f(-15.0), vec4f(15.0)));');
+
+const SIGMOID = fn('sigmoid4(x: vec4f) -> vec4f', 'return 1.0 / (1.0 + exp(-x));');
+
+const SILU = fn('silu4(x: vec4f) -> vec4f', 'return x * sigmoid4(x);');
+
+const RELU = fn('relu4(x: vec4f) -> vec4f', 'return max(x, vec4f(0.0));');
+
+const HELPERS: Record<Activation, readonly string[]> = {
+  identity: [],
+  gelu: [ERF, GELU],
+  relu: [RELU],
+  silu: [SIGMOID, SILU],
+  tanh: [TANH],
+  sigmoid: [SIGMOID],
+};
+
+/** Helper functions an activation needs, in dependency order. */
+export function activationFunctions(activation: Activation): readonly string[] {
+  return HELPERS[activation];
+}
+
+/** WGSL expression applying the activation to a vec4f expression. */
+export function applyActivation(activation: Activation, vec4Expr: string): string {
+  return activation === 'identity' ? vec4Expr : `${activation}4(${vec4Expr})`;
+}

@@ -1,0 +1,106 @@
+// bert_intermediate
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b: array<vec4f>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> c: array<vec4f>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+const ROWS = 4u;
+const COLS4 = 2u;
+
+fn loadA(start: u32, at: u32) -> vec4f {
+  return a[(start + at) / 4u];
+}
+
+fn loadB(start: u32, at: u32) -> vec4f {
+  return b[(start + at) / 4u];
+}
+
+fn erf4(x: vec4f) -> vec4f {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * z);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(x) * (1.0 - poly * exp(-z * z));
+}
+
+fn gelu4(x: vec4f) -> vec4f {
+  return 0.5 * x * (1.0 + erf4(x * 0.7071067811865476));
+}
+
+fn loadBias(start: u32, at: u32) -> vec4f {
+  return bias[(start + at) / 4u];
+}
+
+fn epilogue(rowStart: u32, col: u32, acc: vec4f) -> vec4f {
+  var v = acc;
+  v += loadBias(0u, col);
+  v = gelu4(v);
+  return v;
+}
+
+fn storeC(start: u32, at: u32, value: vec4f) {
+  if (at < p.N) {
+    c[(start + at) / 4u] = value;
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let index = gid.x + gid.y * groups.x * 64u;
+  let tilesN = (p.N + 4u * COLS4 - 1u) / (4u * COLS4);
+  let tiles = tilesN * ((p.M + ROWS - 1u) / ROWS);
+  if (index >= tiles) { return; }
+  let z = index / tiles;
+  let tile = index % tiles;
+  let row0 = (tile / tilesN) * ROWS;
+  let col0 = (tile % tilesN) * 4u * COLS4;
+  let aBase = 0u;
+  let bBase = 0u;
+  let cBase = 0u;
+  let aRow0u = aBase + min(row0 + 0u, p.M - 1u) * p.K;
+  let aRow1u = aBase + min(row0 + 1u, p.M - 1u) * p.K;
+  let aRow2u = aBase + min(row0 + 2u, p.M - 1u) * p.K;
+  let aRow3u = aBase + min(row0 + 3u, p.M - 1u) * p.K;
+  let bRow0u_0 = bBase + min(col0 + 4u * 0u + 0u, p.N - 1u) * p.K;
+  let bRow0u_1 = bBase + min(col0 + 4u * 0u + 1u, p.N - 1u) * p.K;
+  let bRow0u_2 = bBase + min(col0 + 4u * 0u + 2u, p.N - 1u) * p.K;
+  let bRow0u_3 = bBase + min(col0 + 4u * 0u + 3u, p.N - 1u) * p.K;
+  let bRow1u_0 = bBase + min(col0 + 4u * 1u + 0u, p.N - 1u) * p.K;
+  let bRow1u_1 = bBase + min(col0 + 4u * 1u + 1u, p.N - 1u) * p.K;
+  let bRow1u_2 = bBase + min(col0 + 4u * 1u + 2u, p.N - 1u) * p.K;
+  let bRow1u_3 = bBase + min(col0 + 4u * 1u + 3u, p.N - 1u) * p.K;
+  var acc: array<array<vec4f, COLS4>, ROWS>;
+  for (var k = 0u; k < p.K; k += 4u) {
+    var av: array<vec4f, ROWS>;
+    av[0u] = loadA(aRow0u, k);
+    av[1u] = loadA(aRow1u, k);
+    av[2u] = loadA(aRow2u, k);
+    av[3u] = loadA(aRow3u, k);
+    let bm0u = mat4x4f(loadB(bRow0u_0, k), loadB(bRow0u_1, k), loadB(bRow0u_2, k), loadB(bRow0u_3, k));
+    acc[0u][0u] += av[0u] * bm0u;
+    acc[1u][0u] += av[1u] * bm0u;
+    acc[2u][0u] += av[2u] * bm0u;
+    acc[3u][0u] += av[3u] * bm0u;
+    let bm1u = mat4x4f(loadB(bRow1u_0, k), loadB(bRow1u_1, k), loadB(bRow1u_2, k), loadB(bRow1u_3, k));
+    acc[0u][1u] += av[0u] * bm1u;
+    acc[1u][1u] += av[1u] * bm1u;
+    acc[2u][1u] += av[2u] * bm1u;
+    acc[3u][1u] += av[3u] * bm1u;
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    let row = row0 + r;
+    if (row >= p.M) { break; }
+    let rowStart = cBase + row * p.N;
+    for (var c = 0u; c < COLS4; c++) {
+      let col = col0 + 4u * c;
+      storeC(rowStart, col, epilogue(rowStart, min(col0 + 4u * c, p.N - 4u), acc[r][c]));
+    }
+  }
+}

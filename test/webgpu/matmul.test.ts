@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type BatchedMatmulDims,
+  type MatmulEpilogue,
+  type MatmulSchedule,
+  matmulKernel,
+} from '../../src/codegen-wgsl/matmul.ts';
+import { expectClose, randomArray, runKernel, useGpu } from './gpu.ts';
+import { matmul } from './reference.ts';
+
+const gpu = useGpu();
+
+type Shape = [M: number, N: number, K: number];
+
+async function checkMatmul(
+  [M, N, K]: Shape,
+  transposeB: boolean,
+  options: { align?: boolean; epilogue?: MatmulEpilogue; schedule?: MatmulSchedule } = {},
+): Promise<void> {
+  const align = options.align ?? false;
+  const epilogue = options.epilogue ?? {};
+  const kernel = matmulKernel({
+    transposeB,
+    alignK: align ? 4 : 1,
+    alignN: align ? 4 : 1,
+    epilogue,
+    schedule: options.schedule,
+  });
+  const a = randomArray(M * K, 1);
+  const b = randomArray(K * N, 2);
+  const inputs: Record<string, Float32Array> = { a, b };
+  if (epilogue.bias) inputs.bias = randomArray(N, 3);
+  if (epilogue.residual) inputs.residual = randomArray(M * N, 4);
+  if (epilogue.columnScale) inputs.columnScale = randomArray(N, 5);
+  const { c } = await runKernel(gpu(), kernel, { M, N, K }, inputs, { c: M * N });
+  const { bias, residual, columnScale } = inputs;
+  const { scale, activation } = epilogue;
+  expectClose(c, matmul({ M, N, K, a, b, transposeB, scale, activation, bias, residual, columnScale }));
+}
+
+const RAGGED: Shape[] = [
+  [1, 1, 1],
+  [3, 5, 7],
+  [37, 29, 19],
+  [9, 130, 66],
+  [129, 67, 131],
+];
+const ALIGNED: Shape[] = [
+  [1, 4, 4],
+  [13, 20, 12],
+  [100, 136, 96],
+  [257, 64, 260],
+];
+
+describe('matmul', () => {
+  for (const transposeB of [false, true]) {
+    const layout = transposeB ? 'B [N,K]' : 'B [K,N]';
+    for (const shape of RAGGED) {
+      it(`${layout}, scalar loads, ragged ${shape.join('×')}`, () => checkMatmul(shape, transposeB));
+    }
+    for (const shape of ALIGNED) {
+      it(`${layout}, vec4 loads, ${shape.join('×')}`, () => checkMatmul(shape, transposeB, { align: true }));
+    }
+  }
+
+  for (const schedule of [
+    { rows: 1, cols4: 1, workgroupSize: 32 },
+    { rows: 3, cols4: 2, workgroupSize: 64 },
+    { rows: 5, cols4: 3, workgroupSize: 128 },
+  ]) {
+    it(`schedule ${schedule.rows}×${schedule.cols4} (wg ${schedule.workgroupSize}) on both layouts and alignments`, async () => {
+      for (const transposeB of [false, true]) {
+        await checkMatmul([45, 36, 20], transposeB, { align: true, schedule });
+        await checkMatmul([45, 37, 21], transposeB, { schedule });
+      }
+    });
+  }
+
+  it('fuses bias, scale, GELU, residual and column scale in that order', async () => {
+    const epilogue: MatmulEpilogue = {
+      bias: true,
+      scale: 0.37,
+      activation: 'gelu',
+      residual: true,
+      columnScale: true,
+    };
+    await checkMatmul([33, 40, 24], true, { align: true, epilogue });
+    await checkMatmul([33, 41, 23], false, { epilogue });
+  });
+
+  for (const activation of ['relu', 'silu', 'tanh', 'sigmoid'] as const) {
+    it(`fuses ${activation}`, () =>
+      checkMatmul([17, 24, 16], true, { align: true, epilogue: { bias: true, activation } }));
+  }
+
+  it('batched over [batch·heads] reads heads in place (attention QKᵀ and P·V)', async () => {
+    // Q, K, V as nn.Linear outputs [B, T, heads·d]: head h of batch b starts at b·T·heads·d + h·d, lda = heads·d.
+    const [B, heads, T, Tk, d] = [2, 3, 13, 11, 8];
+    const q = randomArray(B * T * heads * d, 6);
+    const k = randomArray(B * Tk * heads * d, 7);
+    const v = randomArray(B * Tk * heads * d, 8);
+    const scores = matmulKernel({
+      transposeB: true,
+      batched: true,
+      alignK: 4,
+      alignN: 1,
+      epilogue: { scale: 0.125 },
+    });
+    const scoreDims: BatchedMatmulDims = {
+      M: T,
+      N: Tk,
+      K: d,
+      batch: B,
+      heads,
+      lda: heads * d,
+      ldb: heads * d,
+      ldc: Tk,
+      aBatchStride: T * heads * d,
+      aHeadStride: d,
+      bBatchStride: Tk * heads * d,
+      bHeadStride: d,
+      cBatchStride: heads * T * Tk,
+      cHeadStride: T * Tk,
+    };
+    const s = (await runKernel(gpu(), scores, scoreDims, { a: q, b: k }, { c: B * heads * T * Tk })).c;
+    const probs = randomArray(B * heads * T * Tk, 9);
+    const context = matmulKernel({ transposeB: false, batched: true, alignK: 1, alignN: 4 });
+    const contextDims: BatchedMatmulDims = {
+      M: T,
+      N: d,
+      K: Tk,
+      batch: B,
+      heads,
+      lda: Tk,
+      ldb: heads * d,
+      ldc: heads * d,
+      aBatchStride: heads * T * Tk,
+      aHeadStride: T * Tk,
+      bBatchStride: Tk * heads * d,
+      bHeadStride: d,
+      cBatchStride: T * heads * d,
+      cHeadStride: d,
+    };
+    const ctx = (await runKernel(gpu(), context, contextDims, { a: probs, b: v }, { c: B * T * heads * d }))
+      .c;
+    const head = (x: Float32Array, rows: number, b: number, h: number) =>
+      Float32Array.from(
+        { length: rows * d },
+        (_, i) => x[(b * rows + Math.floor(i / d)) * heads * d + h * d + (i % d)],
+      );
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < heads; h++) {
+        const z = b * heads + h;
+        const expectedScores = matmul({
+          M: T,
+          N: Tk,
+          K: d,
+          a: head(q, T, b, h),
+          b: head(k, Tk, b, h),
+          transposeB: true,
+          scale: 0.125,
+        });
+        expectClose(s.subarray(z * T * Tk, (z + 1) * T * Tk), expectedScores);
+        const p = probs.subarray(z * T * Tk, (z + 1) * T * Tk);
+        const expectedContext = matmul({ M: T, N: d, K: Tk, a: p, b: head(v, Tk, b, h), transposeB: false });
+        expectClose(head(ctx, T, b, h), expectedContext);
+      }
+    }
+  });
+
+  it('rejects dims that break the alignment the WGSL was specialised on', () => {
+    const kernel = matmulKernel({ transposeB: true, alignK: 4, alignN: 4 });
+    expect(() => kernel.dispatch({ M: 4, N: 8, K: 6 })).toThrow(/K = 6 must be a multiple of 4/);
+    expect(kernel.dispatch({ M: 16, N: 16, K: 8 })).toEqual([1, 1, 1]);
+  });
+
+  it('the same WGSL serves every size (runtime dims are uniforms)', async () => {
+    const kernel = matmulKernel({ transposeB: true, alignK: 4, alignN: 4 });
+    for (const M of [1, 7, 64]) {
+      const a = randomArray(M * 16, M);
+      const b = randomArray(16 * 12, 2);
+      const { c } = await runKernel(gpu(), kernel, { M, N: 12, K: 16 }, { a, b }, { c: M * 12 });
+      expectClose(c, matmul({ M, N: 12, K: 16, a, b, transposeB: true }));
+    }
+  });
+});
