@@ -53,6 +53,13 @@ export type Op =
   | { readonly op: 'tile'; readonly times: number }
   /** inputs [attention_mask [B,T] i32] → BERT's additive mask [B,1,1,T]: (1 − m)·finfo(f32).min */
   | { readonly op: 'mask_bias' }
+  /** inputs p₀ … pₙ₋₁ of one shape → [n, ...shape]: branch weights packed side by side. */
+  | { readonly op: 'stack' }
+  /**
+   * inputs [x [R, ..., in], weights [n, out, in], bias? [n, out]] → [R, ..., out]: rows
+   * [bounds[i], bounds[i+1]) of x use weights[i] (Punica's segmented gather, one op for n branches).
+   */
+  | { readonly op: 'segmented_linear'; readonly bounds: readonly Dim[] }
   /** inputs [task_ids [B], c₀ … cₙ₋₁ (same shape, batch first)] → row r taken from c_{task_ids[r]} */
   | { readonly op: 'row_select' };
 

@@ -93,6 +93,16 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return { shape: op.to, dtype: x.dtype };
     case 'tile':
       return { shape: x.shape.map((d, i) => (i === 0 ? scaleDim(d, op.times) : d)), dtype: x.dtype };
+    case 'stack':
+      for (const t of inputs) {
+        if (!shapeEqualsUpTo(t.shape, x.shape)) throw new Error(`stack: ${formatShape(t.shape)} ≠ ${formatShape(x.shape)}`);
+      }
+      return f32([lit(inputs.length), ...x.shape]);
+    case 'segmented_linear': {
+      requireEqual('segmented linear input features', x.shape[x.shape.length - 1], y.shape[2]);
+      requireEqual('segmented linear segments', lit(op.bounds.length - 1), y.shape[0]);
+      return f32([...x.shape.slice(0, -1), y.shape[1]]);
+    }
     case 'mask_bias':
       return f32([x.shape[0], ONE, ONE, x.shape[1]]);
     case 'row_select':

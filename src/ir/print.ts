@@ -31,6 +31,8 @@ function attrs(n: Node): string {
       return `{${n.perm.join(',')}}`;
     case 'slice':
       return `{axis=${n.axis}, ${formatDim(n.start)}:${formatDim(n.end)}}`;
+    case 'segmented_linear':
+      return `{rows ${n.bounds.map(formatDim).join('|')}}`;
     case 'tile':
       return `{x${n.times}}`;
     default:

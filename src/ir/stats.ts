@@ -15,9 +15,10 @@ const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 export function nodeFlops(g: Graph, n: Node, env: Bindings): number {
   const out = product(evalShape(n.shape, env));
   switch (n.op) {
-    case 'linear': {
+    case 'linear':
+    case 'segmented_linear': {
       const w = evalShape(g.nodes[n.inputs[1]].shape, env);
-      return 2 * out * w[1];
+      return 2 * out * w[w.length - 1];
     }
     case 'matmul': {
       const a = evalShape(g.nodes[n.inputs[0]].shape, env);

@@ -262,6 +262,27 @@ function evaluate(
       for (let t = 0; t < n.times; t++) out.set(x.data, t * x.data.length);
       return out;
     }
+    case 'stack': {
+      const out = new Float32Array(size(outShape));
+      args.forEach((t, i) => {
+        out.set(t.data, i * t.data.length);
+      });
+      return out;
+    }
+    case 'segmented_linear': {
+      const [outF, inF] = [y.shape[1], y.shape[2]];
+      const rowsPerBatch = size(x.shape.slice(1, -1));
+      const out = new Float32Array(size(outShape));
+      const bounds = n.bounds.map((d) => evalDim(d, env));
+      for (let s = 0; s + 1 < bounds.length; s++) {
+        const w = { shape: [outF, inF], data: y.data.subarray(s * outF * inF, (s + 1) * outF * inF) };
+        const b = z ? { shape: [outF], data: z.data.subarray(s * outF, (s + 1) * outF) } : undefined;
+        const rows = bounds[s + 1] - bounds[s];
+        const xs = { shape: [rows * rowsPerBatch, inF], data: x.data.subarray(bounds[s] * rowsPerBatch * inF, bounds[s + 1] * rowsPerBatch * inF) };
+        out.set(linear(xs, w, b, [rows * rowsPerBatch, outF]), bounds[s] * rowsPerBatch * outF);
+      }
+      return out;
+    }
     case 'mask_bias':
       return Float32Array.from(x.data, (m) => (1 - m) * F32_MIN);
     case 'row_select': {
