@@ -1,6 +1,6 @@
 // The checker's environment: every declaration of the program resolved once (folders found, config
 // JSON read, configs normalized), with the diagnostics found on the way. Rules then only read it.
-import { isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import {
   type AdapterConfig,
   adapterConfigFromFile,
@@ -81,7 +81,14 @@ export interface Env {
   readonly trains: readonly TrainStatement[];
 }
 
-const where = (span: Span): string => `${span.file}:${span.line}:${span.column}`;
+/** Where an earlier declaration is, as seen from a later one: `line 3:9`, or `common.adapt:3:9` in another file. */
+const where = (span: Span, from: Span): string =>
+  span.file === from.file
+    ? `line ${span.line}:${span.column}`
+    : `${basename(span.file)}:${span.line}:${span.column}`;
+
+/** A path as the .adapt file that names it would write it. */
+const shown = (from: Span, path: string): string => relative(dirname(from.file), path) || '.';
 
 /** Finds the span of the argument an issue is about, falling back to the call's name. */
 function issueSpan(issue: ConfigIssue, call: ConfigCall | null, fallback: Span): Span {
@@ -119,7 +126,7 @@ function readModel(statement: Extract<Statement, { kind: 'model' }>, diagnostics
     diagnostics.push(
       error(
         'model-not-found',
-        `cannot read the model's config.json: ${read.ok ? 'not a JSON object' : read.reason}`,
+        `cannot read the model: ${shown(statement.span, join(dir, 'config.json'))} ${read.ok ? 'is not a JSON object' : read.reason}`,
         statement.span,
         'the model is a Hugging Face model folder with config.json',
       ),
@@ -180,7 +187,9 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
   const model = models.length > 0 ? readModel(models[0], diagnostics) : null;
   const store = stores.length > 0 ? relativeTo(stores[0].span, stores[0].path) : null;
   if (store !== null && !isDirectory(store))
-    diagnostics.push(error('store-not-found', `the adapter store ${store} is not a folder`, stores[0].span));
+    diagnostics.push(
+      error('store-not-found', `the adapter store ${stores[0].path} is not a folder`, stores[0].span),
+    );
 
   const adapters = new Map<string, AdapterDecl>();
   const heads = new Map<string, HeadDecl>();
@@ -198,7 +207,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
       diagnostics.push(
         error(
           'duplicate-head',
-          `head \`${decl.name}\` is already declared at ${where(previous.nameSpan)}${origin}`,
+          `head \`${decl.name}\` is already declared at ${where(previous.nameSpan, decl.nameSpan)}${origin}`,
           decl.nameSpan,
           hint,
         ),
@@ -216,7 +225,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
         diagnostics.push(
           error(
             'duplicate-adapter',
-            `adapter \`${name}\` is already declared at ${where(previous.nameSpan)}`,
+            `adapter \`${name}\` is already declared at ${where(previous.nameSpan, statement.name.span)}`,
             statement.name.span,
           ),
         );
@@ -233,7 +242,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
           diagnostics.push(
             error(
               'adapter-not-found',
-              `no adapter folder with adapter_config.json for "${source.ref}" (looked in ${found.looked.join(', ')})`,
+              `no adapter folder with adapter_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
               source.span,
               hint,
             ),
@@ -253,13 +262,13 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
         const read = readJson(join(found.dir, 'adapter_config.json'));
         const parsed: ConfigResult<AdapterConfig> = read.ok
           ? adapterConfigFromFile(read.value)
-          : { ok: false, issues: [{ key: null, message: read.reason }] };
+          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
         if (!parsed.ok)
           diagnostics.push(
             ...parsed.issues.map((i) =>
               error(
                 'adapter-config-file',
-                `${join(found.dir, 'adapter_config.json')}: ${i.message}`,
+                `${shown(source.span, join(found.dir, 'adapter_config.json'))}: ${i.message}`,
                 source.span,
               ),
             ),
@@ -286,7 +295,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
               ...headConfig.issues.map((i) =>
                 error(
                   'head-config-file',
-                  `${join(found.dir, 'head_config.json')}: ${i.message}`,
+                  `${shown(source.span, join(found.dir, 'head_config.json'))}: ${i.message}`,
                   source.span,
                   'load the adapter `without head` to skip its head',
                 ),
@@ -329,7 +338,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
           diagnostics.push(
             error(
               'head-not-found',
-              `no head folder with head_config.json for "${source.ref}" (looked in ${found.looked.join(', ')})`,
+              `no head folder with head_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
               source.span,
             ),
           );
@@ -339,9 +348,17 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
         const read = readJson(join(found.dir, 'head_config.json'));
         const parsed: ConfigResult<HeadConfig> = read.ok
           ? headConfigFromJson(read.value)
-          : { ok: false, issues: [{ key: null, message: read.reason }] };
+          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
         if (!parsed.ok)
-          diagnostics.push(...parsed.issues.map((i) => error('head-config-file', i.message, source.span)));
+          diagnostics.push(
+            ...parsed.issues.map((i) =>
+              error(
+                'head-config-file',
+                `${shown(source.span, join(found.dir, 'head_config.json'))}: ${i.message}`,
+                source.span,
+              ),
+            ),
+          );
         declareHead({ ...base, origin: 'load', dir: found.dir, config: parsed.ok ? parsed.value : null });
       } else {
         const resolved = resolveHeadConfig(source.config.name.name, kwargsToJs(source.config.args));
@@ -358,7 +375,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
         diagnostics.push(
           error(
             'duplicate-fusion',
-            `fusion \`Fuse(${statement.adapters.map((a) => a.name).join(', ')})\` is already declared at ${where(previous.span)}`,
+            `fusion \`Fuse(${statement.adapters.map((a) => a.name).join(', ')})\` is already declared at ${where(previous.span, statement.span)}`,
             statement.span,
           ),
         );
@@ -371,7 +388,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
           diagnostics.push(
             error(
               'fusion-not-found',
-              `no fusion folder with adapter_fusion_config.json for "${source.ref}" (looked in ${found.looked.join(', ')})`,
+              `no fusion folder with adapter_fusion_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
               source.span,
             ),
           );
@@ -388,15 +405,23 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
         const read = readJson(join(found.dir, 'adapter_fusion_config.json'));
         const parsed: ConfigResult<FusionConfig> = read.ok
           ? fusionConfigFromJson(read.value)
-          : { ok: false, issues: [{ key: null, message: read.reason }] };
+          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
         if (!parsed.ok)
-          diagnostics.push(...parsed.issues.map((i) => error('fusion-config-file', i.message, source.span)));
+          diagnostics.push(
+            ...parsed.issues.map((i) =>
+              error(
+                'fusion-config-file',
+                `${shown(source.span, join(found.dir, 'adapter_fusion_config.json'))}: ${i.message}`,
+                source.span,
+              ),
+            ),
+          );
         const saved = read.ok ? fusionAdapterNames(read.value) : null;
         if (saved && saved.join(',') !== name)
           diagnostics.push(
             error(
               'fusion-mismatch',
-              `the fusion in ${found.dir} fuses ${saved.join(', ')}, not ${statement.adapters.map((a) => a.name).join(', ')}`,
+              `the fusion in ${shown(source.span, found.dir)} fuses ${saved.join(', ')}, not ${statement.adapters.map((a) => a.name).join(', ')}`,
               statement.span,
               `write \`fusion Fuse(${saved.join(', ')}) = load "${source.ref}"\``,
             ),

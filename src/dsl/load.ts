@@ -1,7 +1,7 @@
 // Reading a root .adapt file with its includes (paths relative to the including file), and the small
 // JSON-file readers the checker uses for model and AdapterHub folders (config JSON only, never weights).
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Program, Span, Statement } from './ast.ts';
 import { type Diagnostic, error } from './diagnostics.ts';
 import { parseText } from './parser.ts';
@@ -32,11 +32,13 @@ export type JsonRead =
 
 export function readJson(path: string): JsonRead {
   const text = readText(path);
-  if (text === null) return { ok: false, reason: `${path} does not exist` };
+  if (text === null) return { ok: false, reason: 'does not exist' };
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (e) {
-    return { ok: false, reason: `${path} is not valid JSON (${(e as Error).message})` };
+    // Only the position: the wording of JSON.parse errors differs between Node versions.
+    const position = /position (\d+)/.exec((e as Error).message);
+    return { ok: false, reason: `is not valid JSON${position ? ` (error at offset ${position[1]})` : ''}` };
   }
 }
 
@@ -64,7 +66,7 @@ export function loadProgram(text: string, file: string): LoadedProgram {
         diagnostics.push(
           error(
             'include-cycle',
-            `\`${statement.path}\` includes itself (${[...chain, path].join(' → ')})`,
+            `\`${statement.path}\` includes itself (${[...chain, path].map((f) => basename(f)).join(' → ')})`,
             statement.span,
           ),
         );
@@ -74,7 +76,9 @@ export function loadProgram(text: string, file: string): LoadedProgram {
       if (sources.has(path)) return [];
       const included = readText(path);
       if (included === null) {
-        diagnostics.push(error('include-not-found', `cannot read included file ${path}`, statement.span));
+        diagnostics.push(
+          error('include-not-found', `cannot read included file ${statement.path}`, statement.span),
+        );
         return [];
       }
       sources.set(path, included);

@@ -247,7 +247,7 @@ const parser = new AdaptCstParser();
 const CONTINUES: ReadonlyMap<TokenType, readonly TokenType[]> = new Map([
   [AdapterKw, [Train]],
   [FusionKw, [Train]],
-  [HeadKw, [LParen, Comma, Setup, Without]],
+  [HeadKw, [LParen, Comma, Setup, Without, AdapterKw, FusionKw]],
 ]);
 
 function startsStatement(token: IToken, previous: IToken | undefined): boolean {
