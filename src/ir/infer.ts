@@ -36,6 +36,21 @@ function requireEqual(what: string, a: Dim, b: Dim): void {
   if (!dimEquals(a, b)) throw new Error(`${what}: ${formatShape([a])} ≠ ${formatShape([b])}`);
 }
 
+/** A reshape keeps the element count: static parts must multiply out equally when the symbolic parts agree. */
+function requireSameSize(from: Shape, to: Shape): void {
+  const split = (s: Shape) => ({
+    fixed: s.filter((d) => d.k === 0).reduce((a, d) => a * d.c, 1),
+    symbolic: s
+      .filter((d) => d.k !== 0)
+      .map((d) => formatShape([d]))
+      .sort()
+      .join(),
+  });
+  const [a, b] = [split(from), split(to)];
+  if (a.symbolic === b.symbolic && a.fixed !== b.fixed)
+    throw new Error(`cannot reshape ${formatShape(from)} to ${formatShape(to)}`);
+}
+
 function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
@@ -74,6 +89,7 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return f32(x.shape.map((d, i) => (i === axis ? ONE : d)));
     }
     case 'reshape':
+      requireSameSize(x.shape, op.to);
       return { shape: op.to, dtype: x.dtype };
     case 'permute':
       return { shape: op.perm.map((p) => x.shape[p]), dtype: x.dtype };
@@ -95,7 +111,8 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return { shape: x.shape.map((d, i) => (i === 0 ? scaleDim(d, op.times) : d)), dtype: x.dtype };
     case 'stack':
       for (const t of inputs) {
-        if (!shapeEqualsUpTo(t.shape, x.shape)) throw new Error(`stack: ${formatShape(t.shape)} ≠ ${formatShape(x.shape)}`);
+        if (!shapeEqualsUpTo(t.shape, x.shape))
+          throw new Error(`stack: ${formatShape(t.shape)} ≠ ${formatShape(x.shape)}`);
       }
       return f32([lit(inputs.length), ...x.shape]);
     case 'segmented_linear': {

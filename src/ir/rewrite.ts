@@ -3,6 +3,7 @@
 // offers each node to the rules with its inputs already rewritten. Rules are applied to a fixpoint.
 import { GraphBuilder } from './builder.ts';
 import type { Graph, Node, NodeId } from './graph.ts';
+import { formatShape, shapeEquals } from './shape.ts';
 
 /** A rule sees an old node with its inputs already in the new graph; it returns a replacement or null. */
 export type Rule = (node: Node, inputs: readonly NodeId[], b: GraphBuilder) => NodeId | null;
@@ -36,7 +37,13 @@ function rewriteOnce(g: Graph, rules: readonly Rule[], cse: boolean): RewriteRes
     let replacement: NodeId | null = null;
     for (const rule of rules) {
       replacement = rule(node, inputs, b);
-      if (replacement !== null) break;
+      if (replacement === null) continue;
+      if (!shapeEquals(b.shape(replacement), node.shape)) {
+        throw new Error(
+          `rewrite rule '${rule.name}' replaced %${node.id} ${node.op} ${formatShape(node.shape)} with ${formatShape(b.shape(replacement))}`,
+        );
+      }
+      break;
     }
     if (replacement !== null) fired++;
     mapped.set(node.id, replacement ?? b.copy(node, inputs));

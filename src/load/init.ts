@@ -3,7 +3,7 @@
 import type { HostTensor } from '../checkpoint/tensor.ts';
 
 /** xorshift128+ → uniform [0,1); deterministic across platforms. */
-function seededUniform(seed: number, salt: string): () => number {
+export function seededUniform(seed: number, salt: string): () => number {
   let s0 = (seed ^ 0x9e3779b9) >>> 0;
   let s1 = 0x85ebca6b;
   for (const ch of salt) {

@@ -277,14 +277,15 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
         states.map((s) => s.residual),
         0,
       ),
-      up:
-        states[0].up === null
-          ? null
-          : concat(
-              ctx,
-              states.map((s) => s.up!),
-              0,
-            ),
+      // Only Fuse reads `up`, and Fuse never holds a BatchSplit or Parallel; where some children have no
+      // up-projection (a Split child) the library's torch.cat raises, adaptc drops the unused value.
+      up: states.every((s) => s.up !== null)
+        ? concat(
+            ctx,
+            states.map((s) => s.up!),
+            0,
+          )
+        : null,
       last: states.at(-1)!.last,
     }),
     repeat: (s, times) => ({

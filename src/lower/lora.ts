@@ -94,6 +94,11 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
       if (c.composition_mode === 'add') {
         const a = param(ctx, key('lora_A'), origin, c.r, site.inFeatures);
         const b = param(ctx, key('lora_B'), origin, site.outFeatures, c.r);
+        if (s.hidden !== null && site.inFeatures !== site.outFeatures) {
+          throw new LoweringError(
+            `stacking LoRA '${name}' after '${s.last}' at layer ${site.layer} ${site.location} feeds a ${site.outFeatures}-wide delta into a ${site.inFeatures}-wide LoRA; stacked LoRAs need a square layer`,
+          );
+        }
         hidden = linear(ctx, linear(ctx, s.hidden ?? s.input, a, null), b, null);
         hidden = c.use_gating
           ? mul(ctx, hidden, gate(ctx, name, site, s.input))

@@ -61,7 +61,15 @@ const mergeIa3: Rule = (node, inputs, b) => {
   if (vectorShape.at(-1)?.c !== out.c || vectorShape.slice(1, -1).some((d) => d.k !== 0 || d.c !== 1))
     return null;
   const vector = parameterOnly(b, scaling);
-  if (vector === null) return null;
+  // One scaling vector for every row: after Parallel merging, channels may scale differently.
+  if (
+    vector === null ||
+    b
+      .shape(vector)
+      .slice(0, -1)
+      .some((d) => d.k !== 0 || d.c !== 1)
+  )
+    return null;
   const column = b.add({ op: 'reshape', to: [out, lit(1)] }, [vector]);
   const row = b.add({ op: 'reshape', to: [out] }, [vector]);
   const [x, w, bias] = linear.inputs;

@@ -7,7 +7,7 @@
 //     The number of ops then stops growing with the number of branches.
 import type { GraphBuilder } from '../ir/builder.ts';
 import type { Node, NodeId, Op } from '../ir/graph.ts';
-import { rewrite, type Rule } from '../ir/rewrite.ts';
+import { type Rule, rewrite } from '../ir/rewrite.ts';
 import { addDims, type Dim, dimEquals, lit, shapeEquals } from '../ir/shape.ts';
 import type { Pass } from './pass.ts';
 import { SIMPLIFY_RULES } from './simplify.ts';
@@ -52,7 +52,9 @@ function rowInputs(node: Node, b: GraphBuilder, inputs: readonly NodeId[]): read
     case 'binary':
     case 'matmul': {
       const rank = node.shape.length;
-      return inputs.flatMap((_, i) => (b.shape(inputs[i]).length === rank && !dimEquals(b.shape(inputs[i])[0], lit(1)) ? [i] : []));
+      return inputs.flatMap((_, i) =>
+        b.shape(inputs[i]).length === rank && !dimEquals(b.shape(inputs[i])[0], lit(1)) ? [i] : [],
+      );
     }
     default:
       return null;
@@ -101,7 +103,10 @@ function vectorizer(b: GraphBuilder, segments: readonly Dim[]) {
     const nodes = ids.map((id) => b.node(id));
     const first = nodes[0];
     if (ids.every((id) => id === ids[0])) {
-      if (!dependsOnInput(ids[0])) return { kind: 'shared', id: ids[0] };
+      const shape = b.shape(ids[0]);
+      // Shared means batch-free: a parameter expression, not something broadcast to the batch.
+      if (!dependsOnInput(ids[0]) && (shape.length === 0 || shape[0].k === 0))
+        return { kind: 'shared', id: ids[0] };
       // Every branch reads the same rows: equal-sized segments read them tiled.
       if (b.shape(ids[0]).length === 0) return null;
       const equal = ids.every((_, i) => dimEquals(addDims(segments[i], b.shape(ids[0])[0]), segments[i + 1]));
@@ -112,15 +117,25 @@ function vectorizer(b: GraphBuilder, segments: readonly Dim[]) {
       const contiguous = slices.every((s, i) => i === 0 || dimEquals(s.start, slices[i - 1].end));
       if (!contiguous) return null;
       const whole = b.shape(first.inputs[0])[0];
-      if (dimEquals(slices[0].start, lit(0)) && dimEquals(slices[n - 1].end, whole)) return { kind: 'rows', id: first.inputs[0] };
-      return { kind: 'rows', id: b.add({ op: 'slice', axis: 0, start: slices[0].start, end: slices[n - 1].end }, [first.inputs[0]]) };
+      if (dimEquals(slices[0].start, lit(0)) && dimEquals(slices[n - 1].end, whole))
+        return { kind: 'rows', id: first.inputs[0] };
+      return {
+        kind: 'rows',
+        id: b.add({ op: 'slice', axis: 0, start: slices[0].start, end: slices[n - 1].end }, [
+          first.inputs[0],
+        ]),
+      };
     }
     if (nodes.every((m) => m.op === 'param')) {
       const sameShape = nodes.every((m) => shapeEquals(m.shape, first.shape));
       return sameShape ? { kind: 'stacked', id: b.add({ op: 'stack' }, ids) } : null;
     }
     const op = opOf(first);
-    if (!nodes.every((m) => JSON.stringify(opOf(m)) === JSON.stringify(op) && m.inputs.length === first.inputs.length)) {
+    if (
+      !nodes.every(
+        (m) => JSON.stringify(opOf(m)) === JSON.stringify(op) && m.inputs.length === first.inputs.length,
+      )
+    ) {
       return null;
     }
     const args = first.inputs.map((_, k) => lanes(nodes.map((m) => m.inputs[k])));
@@ -131,19 +146,46 @@ function vectorizer(b: GraphBuilder, segments: readonly Dim[]) {
       const rows = rowsOf(x);
       if (rows === null) return null;
       if (w.kind === 'shared' && (bias === undefined || bias.kind === 'shared')) {
-        return { kind: 'rows', id: b.add(op, args.map((a) => a!.id)) };
+        return {
+          kind: 'rows',
+          id: b.add(
+            op,
+            args.map((a) => a!.id),
+          ),
+        };
       }
       if (w.kind !== 'stacked' || (bias !== undefined && bias.kind !== 'stacked')) return null;
       const inputs = bias === undefined ? [rows, w.id] : [rows, w.id, bias.id];
       return { kind: 'rows', id: b.add({ op: 'segmented_linear', bounds: segments }, inputs) };
     }
-    const rowWise = ['unary', 'binary', 'layernorm', 'softmax', 'mean', 'reshape', 'permute', 'slice', 'concat', 'expand'];
-    if (!rowWise.includes(op.op) || (op.op === 'mean' && op.axis === 0) || ((op.op === 'slice' || op.op === 'concat') && op.axis === 0)) {
+    const rowWise = [
+      'unary',
+      'binary',
+      'layernorm',
+      'softmax',
+      'mean',
+      'reshape',
+      'permute',
+      'slice',
+      'concat',
+      'expand',
+    ];
+    if (
+      !rowWise.includes(op.op) ||
+      (op.op === 'mean' && op.axis === 0) ||
+      ((op.op === 'slice' || op.op === 'concat') && op.axis === 0)
+    ) {
       return null;
     }
     if (args.some((a) => a!.kind === 'stacked') || !args.some((a) => a!.kind === 'rows')) return null;
     if (op.op === 'layernorm' && args[0]!.kind !== 'rows') return null;
-    return { kind: 'rows', id: b.add(withBatch(op, total), args.map((a) => a!.id)) };
+    return {
+      kind: 'rows',
+      id: b.add(
+        withBatch(op, total),
+        args.map((a) => a!.id),
+      ),
+    };
   };
   return lanes;
 }
@@ -157,7 +199,8 @@ const vectorizeBranches: Rule = (node, inputs, b) => {
 
 export const mergeParallel: Pass = {
   name: 'merge-parallel',
-  purpose: 'run work shared by Parallel/BatchSplit branches once, and merge per-branch ops into segmented ops',
+  purpose:
+    'run work shared by Parallel/BatchSplit branches once, and merge per-branch ops into segmented ops',
   run({ graph, weights }) {
     const sunk = rewrite(graph, [...SIMPLIFY_RULES, sinkReplication], { cse: true });
     const merged = rewrite(sunk.graph, [vectorizeBranches], { cse: true, maxRounds: 1 });
