@@ -51,3 +51,10 @@ export function graphStats(g: Graph, env: Bindings): GraphStats {
     paramBytes: 4 * total,
   };
 }
+
+/** FLOPs of the nodes whose scope starts with `scopePrefix` (e.g. `layer3.`). */
+export function scopeFlops(g: Graph, env: Bindings, scopePrefix: string): number {
+  return g.nodes
+    .filter((n) => n.scope.startsWith(scopePrefix))
+    .reduce((acc, n) => acc + nodeFlops(g, n, env), 0);
+}

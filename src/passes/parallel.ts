@@ -7,7 +7,7 @@
 //     The number of ops then stops growing with the number of branches.
 import type { GraphBuilder } from '../ir/builder.ts';
 import type { Node, NodeId, Op } from '../ir/graph.ts';
-import { type Rule, rewrite } from '../ir/rewrite.ts';
+import { type OutputRule, type Rule, rewrite } from '../ir/rewrite.ts';
 import { addDims, type Dim, dimEquals, lit, shapeEquals } from '../ir/shape.ts';
 import type { Pass } from './pass.ts';
 import { SIMPLIFY_RULES } from './simplify.ts';
@@ -197,13 +197,45 @@ const vectorizeBranches: Rule = (node, inputs, b) => {
   return lane?.kind === 'rows' ? lane.id : null;
 };
 
+/**
+ * Consecutive outputs computed by equal branches on consecutive rows (the heads of Parallel channels)
+ * become one vectorized computation, each output a slice of it.
+ */
+const vectorizeOutputs: OutputRule = (outputs, b) => {
+  const result = [...outputs];
+  let changed = false;
+  for (let start = 0; start < result.length; start++) {
+    for (let end = result.length; end >= start + 2; end--) {
+      const group = result.slice(start, end).map((o) => o.node);
+      if (group.some((id) => b.node(id).op === 'slice' || b.shape(id).length === 0)) continue;
+      const segments = bounds(group.map((id) => b.shape(id)[0]));
+      const lane = vectorizer(b, segments)(group);
+      if (lane?.kind !== 'rows') continue;
+      group.forEach((_, i) => {
+        result[start + i] = {
+          name: result[start + i].name,
+          node: b.add({ op: 'slice', axis: 0, start: segments[i], end: segments[i + 1] }, [lane.id]),
+        };
+      });
+      changed = true;
+      start = end - 1;
+      break;
+    }
+  }
+  return changed ? result : null;
+};
+
 export const mergeParallel: Pass = {
   name: 'merge-parallel',
   purpose:
     'run work shared by Parallel/BatchSplit branches once, and merge per-branch ops into segmented ops',
   run({ graph, weights }) {
     const sunk = rewrite(graph, [...SIMPLIFY_RULES, sinkReplication], { cse: true });
-    const merged = rewrite(sunk.graph, [vectorizeBranches], { cse: true, maxRounds: 1 });
+    const merged = rewrite(sunk.graph, [vectorizeBranches], {
+      cse: true,
+      maxRounds: 1,
+      outputRule: vectorizeOutputs,
+    });
     const cleaned = rewrite(merged.graph, [...SIMPLIFY_RULES, sinkReplication], { cse: true });
     return {
       graph: cleaned.graph,
