@@ -278,7 +278,10 @@ function evaluate(
         const w = { shape: [outF, inF], data: y.data.subarray(s * outF * inF, (s + 1) * outF * inF) };
         const b = z ? { shape: [outF], data: z.data.subarray(s * outF, (s + 1) * outF) } : undefined;
         const rows = bounds[s + 1] - bounds[s];
-        const xs = { shape: [rows * rowsPerBatch, inF], data: x.data.subarray(bounds[s] * rowsPerBatch * inF, bounds[s + 1] * rowsPerBatch * inF) };
+        const xs = {
+          shape: [rows * rowsPerBatch, inF],
+          data: x.data.subarray(bounds[s] * rowsPerBatch * inF, bounds[s + 1] * rowsPerBatch * inF),
+        };
         out.set(linear(xs, w, b, [rows * rowsPerBatch, outF]), bounds[s] * rowsPerBatch * outF);
       }
       return out;
