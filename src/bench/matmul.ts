@@ -6,6 +6,7 @@ import { type MatmulDims, type MatmulSchedule, matmulKernel } from '../codegen-w
 import type { AcquiredDevice } from '../runtime/webgpu/device.ts';
 import { acquireNodeDevice } from '../runtime/webgpu/device-node.ts';
 import { Executor } from '../runtime/webgpu/executor.ts';
+import { measureRoundRobin, type Rates } from './timing.ts';
 
 export interface MatmulBenchOptions {
   readonly M?: number;
@@ -15,7 +16,7 @@ export interface MatmulBenchOptions {
   readonly layouts?: readonly ('B[K,N]' | 'B[N,K]')[];
   /** Dispatches per timed submit. */
   readonly dispatches?: number;
-  /** Timed submits per schedule; the best is reported (the 2-core VM is noisy). */
+  /** Timed submits per schedule, round-robin over schedules; best and median are reported. */
   readonly repeats?: number;
   /** Device to use; acquired (and released) here when absent. */
   readonly device?: AcquiredDevice;
@@ -24,10 +25,8 @@ export interface MatmulBenchOptions {
 export interface MatmulBenchRow {
   readonly layout: 'B[K,N]' | 'B[N,K]';
   readonly schedule: MatmulSchedule;
-  /** First launch: pipeline compile plus one dispatch. */
-  readonly firstRunMs: number;
-  readonly bestGflops: number;
-  readonly medianGflops: number;
+  /** GFLOP/s; firstRunMs includes the pipeline compile. */
+  readonly rates: Rates;
 }
 
 export interface MatmulBenchReport {
@@ -55,43 +54,33 @@ export async function benchmarkMatmul(options: MatmulBenchOptions = {}): Promise
   const { M = 512, N = 768, K = 768, dispatches = 10, repeats = 5 } = options;
   const acquired = options.device ?? (await acquireNodeDevice());
   const executor = new Executor(acquired.device);
-  const flops = 2 * M * N * K * dispatches;
-  const rows: MatmulBenchRow[] = [];
   try {
-    const a = executor.createBuffer(M * K * 4);
-    const b = executor.createBuffer(K * N * 4);
-    const c = executor.createBuffer(M * N * 4);
-    for (const layout of options.layouts ?? ['B[N,K]', 'B[K,N]']) {
-      for (const schedule of options.schedules ?? BENCH_SCHEDULES) {
-        const kernel = matmulKernel({ transposeB: layout === 'B[N,K]', alignK: 4, alignN: 4, schedule });
-        const launch = { kernel, dims: { M, N, K } satisfies MatmulDims, buffers: { a, b, c } };
-        const firstRunMs = await timeMs(() => executor.run([launch]));
-        const rates: number[] = [];
-        for (let i = 0; i < repeats; i++) {
-          const ms = await timeMs(() => executor.run(Array.from({ length: dispatches }, () => launch)));
-          rates.push(flops / (ms * 1e6));
-        }
-        rates.sort((x, y) => x - y);
-        rows.push({
-          layout,
-          schedule,
-          firstRunMs,
-          bestGflops: rates[rates.length - 1],
-          medianGflops: rates[Math.floor(rates.length / 2)],
-        });
-      }
-    }
+    const buffers = {
+      a: executor.createBuffer(M * K * 4),
+      b: executor.createBuffer(K * N * 4),
+      c: executor.createBuffer(M * N * 4),
+    };
+    const cases = (options.layouts ?? ['B[N,K]', 'B[K,N]']).flatMap((layout) =>
+      (options.schedules ?? BENCH_SCHEDULES).map((schedule) => ({ layout, schedule })),
+    );
+    const launches = cases.map(({ layout, schedule }) => ({
+      kernel: matmulKernel({ transposeB: layout === 'B[N,K]', alignK: 4, alignN: 4, schedule }),
+      dims: { M, N, K } satisfies MatmulDims,
+      buffers,
+    }));
+    const rates = await measureRoundRobin(executor, launches, { work: 2 * M * N * K, dispatches, repeats });
+    return {
+      M,
+      N,
+      K,
+      adapter: acquired.adapterInfo.description,
+      rows: cases.map((c, i) => ({ ...c, rates: rates[i] })),
+      numpyGflops: numpySgemmGflops(M, N, K),
+    };
   } finally {
     executor.destroy();
     if (!options.device) acquired.release();
   }
-  return { M, N, K, adapter: acquired.adapterInfo.description, rows, numpyGflops: numpySgemmGflops(M, N, K) };
-}
-
-async function timeMs(work: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await work();
-  return performance.now() - start;
 }
 
 /** Best of several numpy float32 matmuls, in GFLOP/s; undefined when python3 or numpy is missing. */
@@ -123,7 +112,7 @@ export function formatMatmulReport(report: MatmulBenchReport): string {
     '|---|---|---|---|---|',
     ...report.rows.map(
       (r) =>
-        `| ${r.layout} | ${r.schedule.rows}×${r.schedule.cols4} (${r.schedule.workgroupSize}) | ${r.bestGflops.toFixed(1)} | ${r.medianGflops.toFixed(1)} | ${r.firstRunMs.toFixed(0)} |`,
+        `| ${r.layout} | ${r.schedule.rows}×${r.schedule.cols4} (${r.schedule.workgroupSize}) | ${r.rates.best.toFixed(1)} | ${r.rates.median.toFixed(1)} | ${r.rates.firstRunMs.toFixed(0)} |`,
     ),
     `numpy sgemm: ${report.numpyGflops === undefined ? 'unavailable' : `${report.numpyGflops.toFixed(1)} GFLOP/s`}`,
   ];
@@ -136,6 +125,6 @@ export function bestSchedule(
   layout: MatmulBenchRow['layout'],
 ): MatmulSchedule | undefined {
   const candidates = report.rows.filter((r) => r.layout === layout);
-  candidates.sort((x, y) => y.medianGflops - x.medianGflops);
+  candidates.sort((x, y) => y.rates.median - x.rates.median);
   return candidates[0]?.schedule;
 }

@@ -4,7 +4,7 @@
 // the scores live in registers.
 
 import { type Dims, dispatch1D, requireMultipleOf, type WgslKernel } from './kernel.ts';
-import { loop, renderKernel, u32, unroll } from './render.ts';
+import { loop, plus, renderKernel, rowOffset, u32, unroll } from './render.ts';
 import { renderLoad4, renderStore4, vectorElement } from './vector-access.ts';
 
 export interface FusionAttentionSpec {
@@ -63,7 +63,7 @@ export function fusionAttentionKernel(spec: FusionAttentionSpec): WgslKernel<Fus
           'p.H',
           [
             'let qv = loadQ(qStart, h);',
-            ...unroll(n, (a) => [`scores[${a}] += dot(qv, loadK(kvStart + ${a} * p.H, h));`]),
+            ...unroll(n, (a) => [`scores[${a}] += dot(qv, loadK(${rowOffset('kvStart', a, 'p.H')}, h));`]),
           ],
           '0u',
           '4u',
@@ -75,13 +75,16 @@ export function fusionAttentionKernel(spec: FusionAttentionSpec): WgslKernel<Fus
           `scores[${a}] = exp(scores[${a}] / p.temperature - highest);`,
           `total += scores[${a}];`,
         ]),
-        ...unroll(n, (a) => [`scores[${a}] /= total;`, `probs[index * ADAPTERS + ${a}] = scores[${a}];`]),
+        ...unroll(n, (a) => [
+          `scores[${a}] /= total;`,
+          `probs[${plus('index * ADAPTERS', a)}] = scores[${a}];`,
+        ]),
         ...loop(
           'h',
           'p.H',
           [
             'var c = vec4f(0.0);',
-            ...unroll(n, (a) => [`c += scores[${a}] * loadV(kvStart + ${a} * p.H, h);`]),
+            ...unroll(n, (a) => [`c += scores[${a}] * loadV(${rowOffset('kvStart', a, 'p.H')}, h);`]),
             'storeCtx(qStart, h, c);',
           ],
           '0u',

@@ -11,7 +11,18 @@
 
 import { type Activation, activationFunctions, applyActivation } from './activation.ts';
 import { type Dims, dispatch1D, requireMultipleOf, type WgslKernel } from './kernel.ts';
-import { block, type Code, f32, loop, renderKernel, type StorageDecl, u32, unroll } from './render.ts';
+import {
+  block,
+  type Code,
+  f32,
+  loop,
+  plus,
+  renderKernel,
+  rowOffset,
+  type StorageDecl,
+  u32,
+  unroll,
+} from './render.ts';
 import { renderLoad4, renderStore4, vectorElement } from './vector-access.ts';
 
 export interface LowRankSchedule {
@@ -223,14 +234,14 @@ function lowRankBody(spec: LowRankSpec, rank4: number, residual: string): Code {
       [
         'let xv = loadX(xStart, k);',
         ...unroll(rank4, (j) => [
-          `hidden[${j}] += xv * ${rowsOf((l) => `w + (4u * ${j} + ${l}u) * p.inDim`, 'k', 'loadDown')};`,
+          `hidden[${j}] += xv * ${rowsOf((l) => rowOffset('w', 4 * j + l, 'p.inDim'), 'k', 'loadDown')};`,
         ]),
       ],
       '0u',
       '4u',
     ),
     ...unroll(rank4, (j) => {
-      const pre = spec.downBias ? `hidden[${j}] + loadUp(downBias, 4u * ${j})` : `hidden[${j}]`;
+      const pre = spec.downBias ? `hidden[${j}] + loadUp(downBias, ${u32(4 * j)})` : `hidden[${j}]`;
       return [`hidden[${j}] = ${applyActivation(spec.activation, pre)};`];
     }),
     // up: rows n..n+3 of `up` (each RANK long) at hidden unit 4j form a mat4x4; hidden[j] · m adds to 4 outputs.
@@ -240,7 +251,7 @@ function lowRankBody(spec: LowRankSpec, rank4: number, residual: string): Code {
       [
         'var v = vec4f(0.0);',
         ...unroll(rank4, (j) => [
-          `v += hidden[${j}] * ${rowsOf((l) => `up + min(n + ${l}u, p.outDim - 1u) * RANK`, `4u * ${j}`, 'loadUp')};`,
+          `v += hidden[${j}] * ${rowsOf((l) => `up + min(${plus('n', l)}, p.outDim - 1u) * RANK`, u32(4 * j), 'loadUp')};`,
         ]),
         ...(spec.upBias ? ['v += loadUpBias(upBias, n);'] : []),
         `storeOut(outStart, n, ${residual} + scale * v);`,

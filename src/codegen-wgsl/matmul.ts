@@ -5,7 +5,7 @@
 
 import { type Activation, activationFunctions, applyActivation } from './activation.ts';
 import { type Dims, dispatch1D, requireMultipleOf, type WgslKernel } from './kernel.ts';
-import { type Code, f32, fn, loop, renderKernel, type StorageDecl, u32, unroll } from './render.ts';
+import { type Code, f32, fn, loop, plus, renderKernel, type StorageDecl, u32, unroll } from './render.ts';
 import { renderLoad4, renderStore4, vectorElement } from './vector-access.ts';
 
 export interface MatmulSchedule {
@@ -16,8 +16,11 @@ export interface MatmulSchedule {
   readonly workgroupSize: number;
 }
 
-/** Best measured on llvmpipe (src/bench/matmul.ts). */
-export const DEFAULT_MATMUL_SCHEDULE: MatmulSchedule = { rows: 8, cols4: 2, workgroupSize: 64 };
+/**
+ * Chosen on llvmpipe with src/bench/matmul.ts (512×768·768×768): 8×4 reached 27-28 GFLOP/s against 32 for the
+ * fastest, 16×4, whose unrolled body takes ~3× longer to compile (2.5 s vs 0.8 s with a GELU epilogue).
+ */
+export const DEFAULT_MATMUL_SCHEDULE: MatmulSchedule = { rows: 8, cols4: 4, workgroupSize: 64 };
 
 /** Applied in this order: + bias[N], × scale, activation, + residual[M,N], × columnScale[N]. */
 export interface MatmulEpilogue {
@@ -195,23 +198,23 @@ function matmulBody(shape: BodyShape): Code {
   const invocations = batched ? 'tiles * p.batch * p.heads' : 'tiles';
   const base = (operand: string) =>
     batched ? `(z / p.heads) * p.${operand}BatchStride + (z % p.heads) * p.${operand}HeadStride` : '0u';
-  const loadColumn = (c: string) => (vecN ? `min(col0 + 4u * ${c}, p.N - 4u)` : `col0 + 4u * ${c}`);
+  const loadColumn = (col: string) => (vecN ? `min(${col}, p.N - 4u)` : col);
   // B as [K,N]: a vec4 of B is 4 columns at one k, so accumulate av[r][kk] · b for kk in 0..3.
   // B as [N,K]: a vec4 of B is 4 k's of one column; 4 columns form a mat4x4 and av[r] · m is 4 dot products.
   const columnStarts: Code = transposeB
     ? unroll(schedule.cols4, (c) =>
         [0, 1, 2, 3].map(
-          (l) => `let bRow${c}_${l} = bBase + min(col0 + 4u * ${c} + ${l}u, p.N - 1u) * ${ld.b};`,
+          (l) => `let bRow${c}_${l} = bBase + min(${plus('col0', 4 * c + l)}, p.N - 1u) * ${ld.b};`,
         ),
       )
-    : unroll(schedule.cols4, (c) => [`let bCol${c} = ${loadColumn(c)};`]);
+    : unroll(schedule.cols4, (c) => [`let bCol${c} = ${loadColumn(plus('col0', 4 * c))};`]);
   const inner: Code = transposeB
     ? unroll(schedule.cols4, (c) => [
         `let bm${c} = mat4x4f(${[0, 1, 2, 3].map((l) => `loadB(bRow${c}_${l}, k)`).join(', ')});`,
         ...unroll(schedule.rows, (r) => [`acc[${r}][${c}] += av[${r}] * bm${c};`]),
       ])
     : unroll(4, (kk) => [
-        `let bRow${kk} = bBase + ${vecK ? `(k + ${kk})` : `min(k + ${kk}, p.K - 1u)`} * ${ld.b};`,
+        `let bRow${kk} = bBase + ${vecK ? `(${plus('k', kk)})` : `min(${plus('k', kk)}, p.K - 1u)`} * ${ld.b};`,
         ...unroll(schedule.cols4, (c) => [
           `let b${kk}_${c} = loadB(bRow${kk}, bCol${c});`,
           ...unroll(schedule.rows, (r) => [`acc[${r}][${c}] += av[${r}][${kk}] * b${kk}_${c};`]),
@@ -228,7 +231,7 @@ function matmulBody(shape: BodyShape): Code {
     `let aBase = ${base('a')};`,
     `let bBase = ${base('b')};`,
     `let cBase = ${base('c')};`,
-    ...unroll(schedule.rows, (r) => [`let aRow${r} = aBase + min(row0 + ${r}, p.M - 1u) * ${ld.a};`]),
+    ...unroll(schedule.rows, (r) => [`let aRow${r} = aBase + min(${plus('row0', r)}, p.M - 1u) * ${ld.a};`]),
     ...columnStarts,
     'var acc: array<array<vec4f, COLS4>, ROWS>;',
     ...loop(
@@ -248,7 +251,7 @@ function matmulBody(shape: BodyShape): Code {
       `let rowStart = cBase + row * ${ld.c};`,
       ...loop('c', 'COLS4', [
         'let col = col0 + 4u * c;',
-        `storeC(rowStart, col, epilogue(rowStart, ${loadColumn('c')}, acc[r][c]));`,
+        `storeC(rowStart, col, epilogue(rowStart, ${loadColumn('col')}, acc[r][c]));`,
       ]),
     ]),
   ];

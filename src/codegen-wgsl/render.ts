@@ -25,9 +25,19 @@ export function loop(v: string, bound: string, body: Code, from = '0u', step = '
   return block(`for (var ${v} = ${from}; ${v} < ${bound}; ${next})`, ...body);
 }
 
-/** `count` copies of a loop body with the index spliced in as a literal; llvmpipe does not unroll for us. */
-export function unroll(count: number, body: (i: string) => Code): Code {
-  return Array.from({ length: count }, (_, i) => body(u32(i))).flat();
+/** `count` copies of a loop body for i = 0..count-1; llvmpipe does not unroll loops for us. */
+export function unroll(count: number, body: (i: number) => Code): Code {
+  return Array.from({ length: count }, (_, i) => body(i)).flat();
+}
+
+/** `base + n` as u32, folding n = 0. */
+export function plus(base: string, n: number): string {
+  return n === 0 ? base : `${base} + ${u32(n)}`;
+}
+
+/** `base + row · stride`, folding row = 0. */
+export function rowOffset(base: string, row: number, stride: string): string {
+  return row === 0 ? base : `${base} + ${u32(row)} * ${stride}`;
 }
 
 export function fn(signature: string, ...body: Code): string {

@@ -60,20 +60,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let aBase = (z / p.heads) * p.aBatchStride + (z % p.heads) * p.aHeadStride;
   let bBase = (z / p.heads) * p.bBatchStride + (z % p.heads) * p.bHeadStride;
   let cBase = (z / p.heads) * p.cBatchStride + (z % p.heads) * p.cHeadStride;
-  let aRow0u = aBase + min(row0 + 0u, p.M - 1u) * p.lda;
-  let aRow1u = aBase + min(row0 + 1u, p.M - 1u) * p.lda;
-  let bRow0u_0 = bBase + min(col0 + 4u * 0u + 0u, p.N - 1u) * p.ldb;
-  let bRow0u_1 = bBase + min(col0 + 4u * 0u + 1u, p.N - 1u) * p.ldb;
-  let bRow0u_2 = bBase + min(col0 + 4u * 0u + 2u, p.N - 1u) * p.ldb;
-  let bRow0u_3 = bBase + min(col0 + 4u * 0u + 3u, p.N - 1u) * p.ldb;
+  let aRow0 = aBase + min(row0, p.M - 1u) * p.lda;
+  let aRow1 = aBase + min(row0 + 1u, p.M - 1u) * p.lda;
+  let bRow0_0 = bBase + min(col0, p.N - 1u) * p.ldb;
+  let bRow0_1 = bBase + min(col0 + 1u, p.N - 1u) * p.ldb;
+  let bRow0_2 = bBase + min(col0 + 2u, p.N - 1u) * p.ldb;
+  let bRow0_3 = bBase + min(col0 + 3u, p.N - 1u) * p.ldb;
   var acc: array<array<vec4f, COLS4>, ROWS>;
   for (var k = 0u; k < p.K; k += 4u) {
     var av: array<vec4f, ROWS>;
-    av[0u] = loadA(aRow0u, k);
-    av[1u] = loadA(aRow1u, k);
-    let bm0u = mat4x4f(loadB(bRow0u_0, k), loadB(bRow0u_1, k), loadB(bRow0u_2, k), loadB(bRow0u_3, k));
-    acc[0u][0u] += av[0u] * bm0u;
-    acc[1u][0u] += av[1u] * bm0u;
+    av[0] = loadA(aRow0, k);
+    av[1] = loadA(aRow1, k);
+    let bm0 = mat4x4f(loadB(bRow0_0, k), loadB(bRow0_1, k), loadB(bRow0_2, k), loadB(bRow0_3, k));
+    acc[0][0] += av[0] * bm0;
+    acc[1][0] += av[1] * bm0;
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
@@ -81,7 +81,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     let rowStart = cBase + row * p.ldc;
     for (var c = 0u; c < COLS4; c++) {
       let col = col0 + 4u * c;
-      storeC(rowStart, col, epilogue(rowStart, col0 + 4u * c, acc[r][c]));
+      storeC(rowStart, col, epilogue(rowStart, col, acc[r][c]));
     }
   }
 }

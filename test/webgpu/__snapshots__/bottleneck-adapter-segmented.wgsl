@@ -72,15 +72,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   var hidden: array<vec4f, RANK4>;
   for (var k = 0u; k < p.inDim; k += 4u) {
     let xv = loadX(xStart, k);
-    hidden[0u] += xv * mat4x4f(loadDown(w + (4u * 0u + 0u) * p.inDim, k), loadDown(w + (4u * 0u + 1u) * p.inDim, k), loadDown(w + (4u * 0u + 2u) * p.inDim, k), loadDown(w + (4u * 0u + 3u) * p.inDim, k));
-    hidden[1u] += xv * mat4x4f(loadDown(w + (4u * 1u + 0u) * p.inDim, k), loadDown(w + (4u * 1u + 1u) * p.inDim, k), loadDown(w + (4u * 1u + 2u) * p.inDim, k), loadDown(w + (4u * 1u + 3u) * p.inDim, k));
+    hidden[0] += xv * mat4x4f(loadDown(w, k), loadDown(w + 1u * p.inDim, k), loadDown(w + 2u * p.inDim, k), loadDown(w + 3u * p.inDim, k));
+    hidden[1] += xv * mat4x4f(loadDown(w + 4u * p.inDim, k), loadDown(w + 5u * p.inDim, k), loadDown(w + 6u * p.inDim, k), loadDown(w + 7u * p.inDim, k));
   }
-  hidden[0u] = relu4(hidden[0u] + loadUp(downBias, 4u * 0u));
-  hidden[1u] = relu4(hidden[1u] + loadUp(downBias, 4u * 1u));
+  hidden[0] = relu4(hidden[0] + loadUp(downBias, 0u));
+  hidden[1] = relu4(hidden[1] + loadUp(downBias, 4u));
   for (var n = 0u; n < p.outDim; n += 4u) {
     var v = vec4f(0.0);
-    v += hidden[0u] * mat4x4f(loadUp(up + min(n + 0u, p.outDim - 1u) * RANK, 4u * 0u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 4u * 0u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 4u * 0u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 4u * 0u));
-    v += hidden[1u] * mat4x4f(loadUp(up + min(n + 0u, p.outDim - 1u) * RANK, 4u * 1u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 4u * 1u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 4u * 1u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 4u * 1u));
+    v += hidden[0] * mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 0u));
+    v += hidden[1] * mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 4u));
     v += loadUpBias(upBias, n);
     storeOut(outStart, n, loadX(xStart, n) + scale * v);
   }

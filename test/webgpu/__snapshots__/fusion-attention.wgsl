@@ -42,25 +42,25 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   var scores: array<f32, ADAPTERS>;
   for (var h = 0u; h < p.H; h += 4u) {
     let qv = loadQ(qStart, h);
-    scores[0u] += dot(qv, loadK(kvStart + 0u * p.H, h));
-    scores[1u] += dot(qv, loadK(kvStart + 1u * p.H, h));
+    scores[0] += dot(qv, loadK(kvStart, h));
+    scores[1] += dot(qv, loadK(kvStart + 1u * p.H, h));
   }
   var highest = scores[0] / p.temperature;
-  highest = max(highest, scores[0u] / p.temperature);
-  highest = max(highest, scores[1u] / p.temperature);
+  highest = max(highest, scores[0] / p.temperature);
+  highest = max(highest, scores[1] / p.temperature);
   var total = 0.0;
-  scores[0u] = exp(scores[0u] / p.temperature - highest);
-  total += scores[0u];
-  scores[1u] = exp(scores[1u] / p.temperature - highest);
-  total += scores[1u];
-  scores[0u] /= total;
-  probs[index * ADAPTERS + 0u] = scores[0u];
-  scores[1u] /= total;
-  probs[index * ADAPTERS + 1u] = scores[1u];
+  scores[0] = exp(scores[0] / p.temperature - highest);
+  total += scores[0];
+  scores[1] = exp(scores[1] / p.temperature - highest);
+  total += scores[1];
+  scores[0] /= total;
+  probs[index * ADAPTERS] = scores[0];
+  scores[1] /= total;
+  probs[index * ADAPTERS + 1u] = scores[1];
   for (var h = 0u; h < p.H; h += 4u) {
     var c = vec4f(0.0);
-    c += scores[0u] * loadV(kvStart + 0u * p.H, h);
-    c += scores[1u] * loadV(kvStart + 1u * p.H, h);
+    c += scores[0] * loadV(kvStart, h);
+    c += scores[1] * loadV(kvStart + 1u * p.H, h);
     storeCtx(qStart, h, c);
   }
 }

@@ -64,35 +64,35 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let aBase = 0u;
   let bBase = 0u;
   let cBase = 0u;
-  let aRow0u = aBase + min(row0 + 0u, p.M - 1u) * p.K;
-  let aRow1u = aBase + min(row0 + 1u, p.M - 1u) * p.K;
-  let aRow2u = aBase + min(row0 + 2u, p.M - 1u) * p.K;
-  let aRow3u = aBase + min(row0 + 3u, p.M - 1u) * p.K;
-  let bRow0u_0 = bBase + min(col0 + 4u * 0u + 0u, p.N - 1u) * p.K;
-  let bRow0u_1 = bBase + min(col0 + 4u * 0u + 1u, p.N - 1u) * p.K;
-  let bRow0u_2 = bBase + min(col0 + 4u * 0u + 2u, p.N - 1u) * p.K;
-  let bRow0u_3 = bBase + min(col0 + 4u * 0u + 3u, p.N - 1u) * p.K;
-  let bRow1u_0 = bBase + min(col0 + 4u * 1u + 0u, p.N - 1u) * p.K;
-  let bRow1u_1 = bBase + min(col0 + 4u * 1u + 1u, p.N - 1u) * p.K;
-  let bRow1u_2 = bBase + min(col0 + 4u * 1u + 2u, p.N - 1u) * p.K;
-  let bRow1u_3 = bBase + min(col0 + 4u * 1u + 3u, p.N - 1u) * p.K;
+  let aRow0 = aBase + min(row0, p.M - 1u) * p.K;
+  let aRow1 = aBase + min(row0 + 1u, p.M - 1u) * p.K;
+  let aRow2 = aBase + min(row0 + 2u, p.M - 1u) * p.K;
+  let aRow3 = aBase + min(row0 + 3u, p.M - 1u) * p.K;
+  let bRow0_0 = bBase + min(col0, p.N - 1u) * p.K;
+  let bRow0_1 = bBase + min(col0 + 1u, p.N - 1u) * p.K;
+  let bRow0_2 = bBase + min(col0 + 2u, p.N - 1u) * p.K;
+  let bRow0_3 = bBase + min(col0 + 3u, p.N - 1u) * p.K;
+  let bRow1_0 = bBase + min(col0 + 4u, p.N - 1u) * p.K;
+  let bRow1_1 = bBase + min(col0 + 5u, p.N - 1u) * p.K;
+  let bRow1_2 = bBase + min(col0 + 6u, p.N - 1u) * p.K;
+  let bRow1_3 = bBase + min(col0 + 7u, p.N - 1u) * p.K;
   var acc: array<array<vec4f, COLS4>, ROWS>;
   for (var k = 0u; k < p.K; k += 4u) {
     var av: array<vec4f, ROWS>;
-    av[0u] = loadA(aRow0u, k);
-    av[1u] = loadA(aRow1u, k);
-    av[2u] = loadA(aRow2u, k);
-    av[3u] = loadA(aRow3u, k);
-    let bm0u = mat4x4f(loadB(bRow0u_0, k), loadB(bRow0u_1, k), loadB(bRow0u_2, k), loadB(bRow0u_3, k));
-    acc[0u][0u] += av[0u] * bm0u;
-    acc[1u][0u] += av[1u] * bm0u;
-    acc[2u][0u] += av[2u] * bm0u;
-    acc[3u][0u] += av[3u] * bm0u;
-    let bm1u = mat4x4f(loadB(bRow1u_0, k), loadB(bRow1u_1, k), loadB(bRow1u_2, k), loadB(bRow1u_3, k));
-    acc[0u][1u] += av[0u] * bm1u;
-    acc[1u][1u] += av[1u] * bm1u;
-    acc[2u][1u] += av[2u] * bm1u;
-    acc[3u][1u] += av[3u] * bm1u;
+    av[0] = loadA(aRow0, k);
+    av[1] = loadA(aRow1, k);
+    av[2] = loadA(aRow2, k);
+    av[3] = loadA(aRow3, k);
+    let bm0 = mat4x4f(loadB(bRow0_0, k), loadB(bRow0_1, k), loadB(bRow0_2, k), loadB(bRow0_3, k));
+    acc[0][0] += av[0] * bm0;
+    acc[1][0] += av[1] * bm0;
+    acc[2][0] += av[2] * bm0;
+    acc[3][0] += av[3] * bm0;
+    let bm1 = mat4x4f(loadB(bRow1_0, k), loadB(bRow1_1, k), loadB(bRow1_2, k), loadB(bRow1_3, k));
+    acc[0][1] += av[0] * bm1;
+    acc[1][1] += av[1] * bm1;
+    acc[2][1] += av[2] * bm1;
+    acc[3][1] += av[3] * bm1;
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
@@ -100,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     let rowStart = cBase + row * p.N;
     for (var c = 0u; c < COLS4; c++) {
       let col = col0 + 4u * c;
-      storeC(rowStart, col, epilogue(rowStart, min(col0 + 4u * c, p.N - 4u), acc[r][c]));
+      storeC(rowStart, col, epilogue(rowStart, min(col, p.N - 4u), acc[r][c]));
     }
   }
 }

@@ -97,30 +97,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let aBase = 0u;
   let bBase = 0u;
   let cBase = 0u;
-  let aRow0u = aBase + min(row0 + 0u, p.M - 1u) * p.K;
-  let aRow1u = aBase + min(row0 + 1u, p.M - 1u) * p.K;
-  let bCol0u = col0 + 4u * 0u;
+  let aRow0 = aBase + min(row0, p.M - 1u) * p.K;
+  let aRow1 = aBase + min(row0 + 1u, p.M - 1u) * p.K;
+  let bCol0 = col0;
   var acc: array<array<vec4f, COLS4>, ROWS>;
   for (var k = 0u; k < p.K; k += 4u) {
     var av: array<vec4f, ROWS>;
-    av[0u] = loadA(aRow0u, k);
-    av[1u] = loadA(aRow1u, k);
-    let bRow0u = bBase + min(k + 0u, p.K - 1u) * p.N;
-    let b0u_0u = loadB(bRow0u, bCol0u);
-    acc[0u][0u] += av[0u][0u] * b0u_0u;
-    acc[1u][0u] += av[1u][0u] * b0u_0u;
-    let bRow1u = bBase + min(k + 1u, p.K - 1u) * p.N;
-    let b1u_0u = loadB(bRow1u, bCol0u);
-    acc[0u][0u] += av[0u][1u] * b1u_0u;
-    acc[1u][0u] += av[1u][1u] * b1u_0u;
-    let bRow2u = bBase + min(k + 2u, p.K - 1u) * p.N;
-    let b2u_0u = loadB(bRow2u, bCol0u);
-    acc[0u][0u] += av[0u][2u] * b2u_0u;
-    acc[1u][0u] += av[1u][2u] * b2u_0u;
-    let bRow3u = bBase + min(k + 3u, p.K - 1u) * p.N;
-    let b3u_0u = loadB(bRow3u, bCol0u);
-    acc[0u][0u] += av[0u][3u] * b3u_0u;
-    acc[1u][0u] += av[1u][3u] * b3u_0u;
+    av[0] = loadA(aRow0, k);
+    av[1] = loadA(aRow1, k);
+    let bRow0 = bBase + min(k, p.K - 1u) * p.N;
+    let b0_0 = loadB(bRow0, bCol0);
+    acc[0][0] += av[0][0] * b0_0;
+    acc[1][0] += av[1][0] * b0_0;
+    let bRow1 = bBase + min(k + 1u, p.K - 1u) * p.N;
+    let b1_0 = loadB(bRow1, bCol0);
+    acc[0][0] += av[0][1] * b1_0;
+    acc[1][0] += av[1][1] * b1_0;
+    let bRow2 = bBase + min(k + 2u, p.K - 1u) * p.N;
+    let b2_0 = loadB(bRow2, bCol0);
+    acc[0][0] += av[0][2] * b2_0;
+    acc[1][0] += av[1][2] * b2_0;
+    let bRow3 = bBase + min(k + 3u, p.K - 1u) * p.N;
+    let b3_0 = loadB(bRow3, bCol0);
+    acc[0][0] += av[0][3] * b3_0;
+    acc[1][0] += av[1][3] * b3_0;
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
@@ -128,7 +128,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     let rowStart = cBase + row * p.N;
     for (var c = 0u; c < COLS4; c++) {
       let col = col0 + 4u * c;
-      storeC(rowStart, col, epilogue(rowStart, col0 + 4u * c, acc[r][c]));
+      storeC(rowStart, col, epilogue(rowStart, col, acc[r][c]));
     }
   }
 }
