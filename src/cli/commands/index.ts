@@ -2,5 +2,6 @@
 import type { Command } from '../command.ts';
 import { checkCommand } from './check.ts';
 import { fmtCommand } from './fmt.ts';
+import { runCommand } from './run.ts';
 
-export const COMMANDS: readonly Command[] = [checkCommand, fmtCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, fmtCommand, runCommand];

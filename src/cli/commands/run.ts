@@ -1,0 +1,58 @@
+// `adaptc run FILE.adapt`: compile a composition and run it on token ids or text; outputs as JSON.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { compileFile } from '../../compiler.ts';
+import { loadTokenizer } from '../../tokenizer/index.ts';
+import { inputsFromJson, outputsToJson } from '../../runtime/io.ts';
+import { interpret } from '../../runtime/reference/interpret.ts';
+import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
+import { reportUserError } from '../errors.ts';
+
+const USAGE = `usage: adaptc run FILE.adapt (--input inputs.json | --text TEXT…) [--output out.json] [--backend reference]
+
+Compiles the composition and runs it.
+  --input FILE     {"input_ids": [[…]], "attention_mask"?: [[…]], "token_type_ids"?: [[…]], "task_ids"?: […]}
+  --text TEXT      a sentence, tokenized with the model folder's tokenizer (repeat for a batch)
+  --output FILE    where to write the outputs (default: standard output)
+  --backend NAME   reference (the CPU interpreter that defines correct)`;
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'compile a composition and run it on ids or text',
+  usage: USAGE,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        input: { type: 'string' },
+        text: { type: 'string', multiple: true },
+        output: { type: 'string' },
+        backend: { type: 'string', default: 'reference' },
+      },
+    });
+    if (positionals.length !== 1 || (values.input === undefined) === (values.text === undefined)) {
+      process.stderr.write(`${USAGE}\n`);
+      return EXIT_USER_ERROR;
+    }
+    if (values.backend !== 'reference') {
+      process.stderr.write(`adaptc run: unknown backend '${values.backend}' (available: reference)\n`);
+      return EXIT_USER_ERROR;
+    }
+    try {
+      const compiled = compileFile(positionals[0]);
+      const json =
+        values.input !== undefined
+          ? JSON.parse(readFileSync(values.input, 'utf8'))
+          : loadTokenizer(compiled.program.model).encode(values.text!);
+      const inputs = inputsFromJson(json);
+      const outputs = interpret(compiled.graph, (k) => compiled.weights.get(k), inputs);
+      const text = `${JSON.stringify(outputsToJson(compiled.graph, outputs, values.backend))}\n`;
+      if (values.output === undefined) process.stdout.write(text);
+      else writeFileSync(values.output, text);
+      return EXIT_OK;
+    } catch (e) {
+      return reportUserError('run', e);
+    }
+  },
+};
