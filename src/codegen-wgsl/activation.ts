@@ -2,7 +2,15 @@
 
 import { fn } from './render.ts';
 
-export type Activation = 'identity' | 'gelu' | 'relu' | 'silu' | 'tanh' | 'sigmoid';
+export type Activation =
+  | 'identity'
+  | 'gelu'
+  | 'gelu_new'
+  | 'relu'
+  | 'leakyrelu'
+  | 'silu'
+  | 'tanh'
+  | 'sigmoid';
 
 /**
  * erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7 in exact arithmetic). WGSL has no erf; BERT's GELU is the
@@ -21,16 +29,27 @@ const GELU = fn('gelu4(x: vec4f) -> vec4f', 'return 0.5 * x * (1.0 + erf4(x * 0.
 /** Some drivers compute tanh through exp(2x) and return NaN past |x| ≈ 44; tanh(±15) is ±1 in f32 anyway. */
 const TANH = fn('tanh4(x: vec4f) -> vec4f', 'return tanh(clamp(x, vec4f(-15.0), vec4f(15.0)));');
 
+/** HF's `gelu_new` (GPT-2's tanh approximation); not to be confused with BERT's erf GELU. */
+const GELU_NEW = fn(
+  'gelu_new4(x: vec4f) -> vec4f',
+  'return 0.5 * x * (1.0 + tanh4(0.7978845608028654 * (x + 0.044715 * x * x * x)));',
+);
+
 const SIGMOID = fn('sigmoid4(x: vec4f) -> vec4f', 'return 1.0 / (1.0 + exp(-x));');
 
 const SILU = fn('silu4(x: vec4f) -> vec4f', 'return x * sigmoid4(x);');
 
 const RELU = fn('relu4(x: vec4f) -> vec4f', 'return max(x, vec4f(0.0));');
 
+/** torch.nn.LeakyReLU's default slope, which AdapterHub's 'leakyrelu' uses. */
+const LEAKY_RELU = fn('leakyrelu4(x: vec4f) -> vec4f', 'return select(0.01 * x, x, x >= vec4f(0.0));');
+
 const HELPERS: Record<Activation, readonly string[]> = {
   identity: [],
   gelu: [ERF, GELU],
+  gelu_new: [TANH, GELU_NEW],
   relu: [RELU],
+  leakyrelu: [LEAKY_RELU],
   silu: [SIGMOID, SILU],
   tanh: [TANH],
   sigmoid: [SIGMOID],

@@ -7,15 +7,21 @@ import type { KernelChecks } from './kernels-page.ts';
 const ENTRY = fileURLToPath(new URL('./kernels-page.ts', import.meta.url));
 
 describe('WGSL kernels in headless Chromium on navigator.gpu', () => {
-  let browser: Browser;
+  // A launch failure fails the test (a throwing beforeAll would only mark it skipped).
+  let browser: Browser | undefined;
+  let launchError: unknown;
   beforeAll(async () => {
-    browser = await launchWebGpuBrowser();
+    browser = await launchWebGpuBrowser().catch((error: unknown) => {
+      launchError = error;
+      return undefined;
+    });
   });
   afterAll(async () => {
     await browser?.close();
   });
 
   it('runs matmul and layer norm on llvmpipe and matches the CPU', async () => {
+    if (!browser) throw launchError;
     const { page, bundle, errors } = await openModulePage(browser, ENTRY, 'adaptcKernelChecks');
     // The browser bundle must not drag in Dawn-for-Node.
     expect(bundle).not.toMatch(/dawn\.node|from ['"]webgpu['"]/);

@@ -65,7 +65,15 @@ describe('activations', () => {
     expect(1 - erf(4)).toBeCloseTo(1.541725790028002e-8, 16);
   });
 
-  for (const activation of ['gelu', 'relu', 'silu', 'tanh', 'sigmoid'] as Activation[]) {
+  for (const activation of [
+    'gelu',
+    'gelu_new',
+    'relu',
+    'leakyrelu',
+    'silu',
+    'tanh',
+    'sigmoid',
+  ] as Activation[]) {
     it(`${activation}: abs error < 1e-6 · max(1, |y|) on [-12, 12], finite at ±1e4`, async () => {
       const xs = Float32Array.from([...grid(-12, 12, 4000), -1e4, 1e4, -100, 100]);
       const got = await evaluate(

@@ -8,6 +8,8 @@ import { packUniforms, poolSize } from '../../src/runtime/webgpu/executor.ts';
 import { runKernel, useGpu } from './gpu.ts';
 
 const gpu = useGpu();
+const GPU_MAP_READ = 0x1;
+const GPU_COPY_DST = 0x8;
 
 /** Writes each invocation's linear index, to check the y spill of wide dispatches. */
 const indexKernel = (workgroupSize: number) =>
@@ -57,6 +59,15 @@ describe('WebGPU device', () => {
     const broken = { ...indexKernel(64), name: 'broken_kernel', wgsl: 'fn main( {' };
     await expect(gpu().executor.compile(broken)).rejects.toThrow(GpuKernelError);
     await expect(gpu().executor.compile(broken)).rejects.toThrow(/^broken_kernel: /);
+  });
+
+  it('reports a validation error at submit as an error naming the kernel', async () => {
+    const { executor } = gpu();
+    // A map-read buffer cannot be bound as storage: createBindGroup fails validation inside the submit scope.
+    const mapped = executor.pool.acquire(64, GPU_MAP_READ | GPU_COPY_DST);
+    const launch = { kernel: indexKernel(64), dims: { count: 4 }, buffers: { out: mapped } };
+    await expect(executor.run([launch])).rejects.toThrow(/^write_index: GPUValidationError/);
+    executor.pool.release(mapped);
   });
 
   it('caches pipelines by WGSL text', async () => {

@@ -11,19 +11,27 @@ export interface TestGpu {
   readonly executor: Executor;
 }
 
-/** Acquires a device for the file; a missing adapter fails every test (beforeAll throws), it never skips. */
+/**
+ * Acquires a device for the file. Without an adapter every test that calls the accessor FAILS with the
+ * acquisition error (a throwing beforeAll would only mark them skipped).
+ */
 export function useGpu(): () => TestGpu {
   let gpu: TestGpu | undefined;
+  let failure: unknown;
   beforeAll(async () => {
-    const acquired = await acquireNodeDevice();
-    gpu = { acquired, executor: new Executor(acquired.device) };
+    try {
+      const acquired = await acquireNodeDevice();
+      gpu = { acquired, executor: new Executor(acquired.device) };
+    } catch (error) {
+      failure = error;
+    }
   });
   afterAll(() => {
     gpu?.executor.destroy();
     gpu?.acquired.release();
   });
   return () => {
-    if (!gpu) throw new Error('no WebGPU device (see beforeAll)');
+    if (!gpu) throw failure ?? new Error('no WebGPU device: useGpu() accessor called outside a test');
     return gpu;
   };
 }

@@ -27,8 +27,12 @@ export function activate(activation: Activation, x: number): number {
       return x;
     case 'gelu':
       return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'gelu_new':
+      return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
     case 'relu':
       return Math.max(x, 0);
+    case 'leakyrelu':
+      return x >= 0 ? x : 0.01 * x;
     case 'silu':
       return x / (1 + Math.exp(-x));
     case 'tanh':

@@ -107,23 +107,26 @@ export class Executor {
     const compiled = await Promise.all(launches.map((launch) => this.compile(launch.kernel)));
     const label = [...new Set(launches.map((launch) => launch.kernel.name))].join(', ');
     const uniforms: GPUBuffer[] = [];
-    await withErrorScopes(this.device, label, () => {
-      const encoder = this.device.createCommandEncoder({ label });
-      const pass = encoder.beginComputePass({ label });
-      launches.forEach((launch, i) => {
-        const workgroups = launch.kernel.dispatch(launch.dims);
-        if (workgroups.some((n) => n === 0)) return;
-        const uniform = this.uniformBuffer(launch);
-        if (uniform) uniforms.push(uniform);
-        pass.setPipeline(compiled[i].pipeline);
-        pass.setBindGroup(0, this.bindGroup(launch, compiled[i].layout, uniform));
-        pass.dispatchWorkgroups(...workgroups);
+    try {
+      await withErrorScopes(this.device, label, () => {
+        const encoder = this.device.createCommandEncoder({ label });
+        const pass = encoder.beginComputePass({ label });
+        launches.forEach((launch, i) => {
+          const workgroups = launch.kernel.dispatch(launch.dims);
+          if (workgroups.some((n) => n === 0)) return;
+          const uniform = this.uniformBuffer(launch);
+          if (uniform) uniforms.push(uniform);
+          pass.setPipeline(compiled[i].pipeline);
+          pass.setBindGroup(0, this.bindGroup(launch, compiled[i].layout, uniform));
+          pass.dispatchWorkgroups(...workgroups);
+        });
+        pass.end();
+        this.device.queue.submit([encoder.finish()]);
       });
-      pass.end();
-      this.device.queue.submit([encoder.finish()]);
-    });
-    await this.device.queue.onSubmittedWorkDone();
-    for (const buffer of uniforms) this.pool.release(buffer);
+      await this.device.queue.onSubmittedWorkDone();
+    } finally {
+      for (const buffer of uniforms) this.pool.release(buffer);
+    }
   }
 
   /** Copies `byteLength` bytes (default: the whole buffer) back to the host. */
