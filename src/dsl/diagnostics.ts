@@ -24,12 +24,35 @@ export const error = (code: string, message: string, span: Span, hint?: string):
 export const hasErrors = (diagnostics: readonly Diagnostic[]): boolean =>
   diagnostics.some((d) => d.severity === 'error');
 
-/** Line/column of an offset (1-based), for spans built from offsets alone. */
+/** Offsets where each line starts; the last text's index is kept, since spans come in runs per file. */
+let lineIndex: { readonly text: string; readonly starts: readonly number[] } | null = null;
+
+function lineStarts(text: string): readonly number[] {
+  if (lineIndex?.text !== text) {
+    const starts = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+    lineIndex = { text, starts };
+  }
+  return lineIndex.starts;
+}
+
+/** 1-based line and column of an offset. */
+export function lineColumn(text: string, offset: number): { readonly line: number; readonly column: number } {
+  const starts = lineStarts(text);
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (starts[middle] <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return { line: low + 1, column: offset - starts[low] + 1 };
+}
+
+/** A span from offsets (end exclusive), clamped to the text. */
 export function spanAt(file: string, text: string, start: number, end: number): Span {
   const clamped = Math.max(0, Math.min(start, text.length));
-  const before = text.slice(0, clamped);
-  const line = before.split('\n').length;
-  const column = clamped - (before.lastIndexOf('\n') + 1) + 1;
+  const { line, column } = lineColumn(text, clamped);
   return { file, start: clamped, end: Math.max(clamped, Math.min(end, text.length)), line, column };
 }
 

@@ -11,34 +11,10 @@ import type {
   Statement,
   Value,
 } from './ast.ts';
+import { lineColumn } from './diagnostics.ts';
+import { KEYWORDS } from './lexer.ts';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const KEYWORDS: ReadonlySet<string> = new Set([
-  'model',
-  'store',
-  'include',
-  'adapter',
-  'adapters',
-  'fusion',
-  'head',
-  'setup',
-  'train',
-  'load',
-  'without',
-  'drop',
-  'random',
-  'unfreeze',
-  'true',
-  'false',
-  'null',
-  'Stack',
-  'Fuse',
-  'Split',
-  'BatchSplit',
-  'Parallel',
-  'Average',
-  'MultiTask',
-]);
 
 /** Whether a name can be written bare (an identifier that is not a keyword). */
 export const isPlainName = (name: string): boolean => IDENTIFIER.test(name) && !KEYWORDS.has(name);
@@ -132,12 +108,10 @@ interface Line {
   readonly lastLine: number;
 }
 
-const lineOf = (source: string, offset: number): number => source.slice(0, offset).split('\n').length;
-
 export function format(program: Program): string {
   const source = program.source;
   const endLine = (start: number, end: number, line: number): number =>
-    source === undefined ? line : lineOf(source, Math.max(start, end - 1));
+    source === undefined ? line : lineColumn(source, Math.max(start, end - 1)).line;
   const statements = [...program.statements].sort((a, b) => a.span.start - b.span.start);
   const trailing = new Map<Statement, string>();
   const leading = new Map<Statement, Line[]>();

@@ -1,6 +1,5 @@
 // The .adapt front end: parse, format, check, and composition JSON interchange.
 import { resolve } from 'node:path';
-import type { Program } from './ast.ts';
 import { readText } from './load.ts';
 import { type ParseResult, parseText } from './parser.ts';
 
@@ -20,5 +19,3 @@ export function parseFile(path: string): (ParseResult & { readonly source: strin
   const source = readText(file);
   return source === null ? null : { ...parseText(source, file), source };
 }
-
-export type { Program };

@@ -5,8 +5,17 @@ import { createToken, Lexer, type TokenType } from 'chevrotain';
 
 export const Identifier = createToken({ name: 'Identifier', pattern: /[A-Za-z_][A-Za-z0-9_-]*/ });
 
-const keyword = (name: string, word: string, categories: TokenType[] = []): TokenType =>
-  createToken({ name, pattern: new RegExp(word), longer_alt: Identifier, categories });
+const keywordWords: string[] = [];
+
+const keyword = (name: string, word: string, categories: TokenType[] = []): TokenType => {
+  keywordWords.push(word);
+  return createToken({
+    name,
+    pattern: new RegExp(word),
+    longer_alt: Identifier,
+    categories,
+  });
+};
 
 export const BlockName = createToken({ name: 'BlockName', pattern: Lexer.NA });
 export const StatementKeyword = createToken({ name: 'StatementKeyword', pattern: Lexer.NA });
@@ -40,6 +49,9 @@ export const BLOCK_NAMES = [
 ] as const;
 const blockTokens = BLOCK_NAMES.map((name) => keyword(`Block${name}`, name, [BlockName]));
 export const FuseKw = blockTokens[1];
+
+/** Every reserved word: these cannot be used as names. */
+export const KEYWORDS: ReadonlySet<string> = new Set(keywordWords);
 
 export const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n\r]|\\.)*"/ });
 export const NumberLit = createToken({ name: 'NumberLit', pattern: /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/ });

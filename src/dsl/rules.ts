@@ -2,7 +2,7 @@
 // diagnostics. All rules run on every program, so that every problem is reported at once.
 import { adapterLocations, closestName, methodFamilies, singleConfigs } from '../config/index.ts';
 import type { MethodFamily } from '../config/types.ts';
-import type { BlockType, Expr, Span } from './ast.ts';
+import type { BlockType, ConfigCall, Expr, KeyValue, Span, Value } from './ast.ts';
 import {
   ALLOWED_NESTINGS,
   adapterLeaves,
@@ -668,6 +668,40 @@ const modelShape: Rule = {
   },
 };
 
+/** Every key/value list of the program: config calls, block keyword arguments and map values. */
+function keyValueLists(env: Env): (readonly KeyValue[])[] {
+  const fromValue = (value: Value): (readonly KeyValue[])[] =>
+    value.kind === 'list'
+      ? value.items.flatMap(fromValue)
+      : value.kind === 'map'
+        ? [value.entries, ...value.entries.flatMap((e) => fromValue(e.value))]
+        : [];
+  const fromList = (list: readonly KeyValue[]): (readonly KeyValue[])[] => [
+    list,
+    ...list.flatMap((kv) => fromValue(kv.value)),
+  ];
+  const calls = env.statements.flatMap((s): ConfigCall[] => {
+    if (s.kind === 'adapter') return s.source.kind === 'new' ? [...s.source.configs] : [];
+    if (s.kind === 'head' || s.kind === 'fusion') return s.source.kind === 'new' ? [s.source.config] : [];
+    return [];
+  });
+  return [...calls.map((c) => c.args), ...blocks(env).map(({ block }) => block.kwargs)].flatMap(fromList);
+}
+
+const uniqueKeys: Rule = {
+  name: 'unique-keys',
+  description: 'no key is given twice in one argument list or map',
+  check: ({ env }) =>
+    keyValueLists(env).flatMap((list) =>
+      list.flatMap((kv, i) => {
+        const first = list.findIndex((other) => other.key.name === kv.key.name);
+        return first < i
+          ? [error('duplicate-key', `\`${kv.key.name}\` is given twice`, kv.key.span, 'keep one of them')]
+          : [];
+      }),
+    ),
+};
+
 /** Every rule, in the order their diagnostics are gathered (the output is sorted by position anyway). */
 export const RULES: readonly Rule[] = [
   modelDeclared,
@@ -686,4 +720,5 @@ export const RULES: readonly Rule[] = [
   trainTargets,
   headChannels,
   modelShape,
+  uniqueKeys,
 ];
