@@ -8,7 +8,15 @@ import { InputError } from '../runtime/io.ts';
 import { InterpreterError } from '../runtime/reference/interpret.ts';
 import { EXIT_INTERNAL_ERROR, EXIT_USER_ERROR } from './command.ts';
 
-const USER_ERRORS = [CompileError, CheckpointError, LoweringError, ModelConfigError, InputError, InterpreterError, SyntaxError];
+const USER_ERRORS = [
+  CompileError,
+  CheckpointError,
+  LoweringError,
+  ModelConfigError,
+  InputError,
+  InterpreterError,
+  SyntaxError,
+];
 
 export function isUserError(e: unknown): boolean {
   return USER_ERRORS.some((kind) => e instanceof kind) || (e as NodeJS.ErrnoException)?.code === 'ENOENT';

@@ -57,6 +57,12 @@ function originOf(g: Graph, root: NodeId): ParamOrigin {
   return { kind: 'base' };
 }
 
+function countByScope(nodes: readonly Node[]): string {
+  const counts = new Map<string, number>();
+  for (const n of nodes) counts.set(n.scope || 'top', (counts.get(n.scope || 'top') ?? 0) + 1);
+  return [...counts].map(([scope, n]) => (n === 1 ? scope : `${scope} ×${n}`)).join(', ');
+}
+
 export const foldConstants: Pass = {
   name: 'fold-constants',
   purpose: 'evaluate parameter-only subgraphs once at compile time',
@@ -104,9 +110,7 @@ export const foldConstants: Pass = {
     return {
       graph: out.graph,
       weights: new Map([...store].filter(([k]) => live.has(k))),
-      notes: [
-        `folded ${roots.length} parameter-only subgraphs: ${roots.map((r) => r.scope || `%${r.id}`).join(', ')}`,
-      ],
+      notes: [`folded ${roots.length} parameter-only subgraphs: ${countByScope(roots)}`],
     };
   },
 };

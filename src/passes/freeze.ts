@@ -2,7 +2,7 @@
 // (semantics §4). The base model and every adapter module are frozen, then the trained adapters (or the
 // trained fusion layers) are unfrozen. Heads are never frozen, active or not.
 import type { CheckedTraining, Composition } from '../dsl/checked.ts';
-import type { ParamOrigin } from '../ir/graph.ts';
+import type { Graph, ParamOrigin } from '../ir/graph.ts';
 import type { WeightStore } from '../load/weights.ts';
 
 const ADAPTER_SEGMENT =
@@ -57,4 +57,56 @@ export function trainableParameters(weights: WeightStore, training: CheckedTrain
   const names = [...weights.keys()].filter((k) => isTrainable(ownerOfKey(k), training)).sort();
   const numel = names.reduce((acc, k) => acc + weights.get(k)!.data.length, 0);
   return { names, count: names.length, numel };
+}
+
+export interface ModuleShare {
+  readonly owner: string;
+  readonly tensors: number;
+  readonly values: number;
+  readonly bytes: number;
+}
+
+export interface FreezeReport extends TrainableReport {
+  readonly byModule: readonly ModuleShare[];
+  /** The lowest encoder layer that reads a trainable parameter, or null (only heads train). */
+  readonly lowestTrainableLayer: number | null;
+  /** Layers below it: no activation gradient is needed there, so their backward is skipped. */
+  readonly layersWithoutBackward: number;
+}
+
+const LAYER_SCOPE = /^layer(\d+)\./;
+
+/** The trainable set with its shares per module, and how much of the backward pass it can skip. */
+export function freezeReport(
+  graph: Graph,
+  weights: WeightStore,
+  training: CheckedTraining,
+  numLayers: number,
+): FreezeReport {
+  const trainable = trainableParameters(weights, training);
+  const shares = new Map<string, ModuleShare>();
+  for (const key of trainable.names) {
+    const o = ownerOfKey(key);
+    const owner = o.kind === 'base' ? 'base' : `${o.kind} ${o.name}`;
+    const values = weights.get(key)!.data.length;
+    const s = shares.get(owner) ?? { owner, tensors: 0, values: 0, bytes: 0 };
+    shares.set(owner, {
+      owner,
+      tensors: s.tensors + 1,
+      values: s.values + values,
+      bytes: s.bytes + 4 * values,
+    });
+  }
+  const names = new Set(trainable.names);
+  const layers = graph.nodes
+    .filter((n) => n.op === 'param' && names.has(n.key))
+    .flatMap((p) => graph.nodes.filter((m) => m.inputs.includes(p.id)).map((m) => LAYER_SCOPE.exec(m.scope)))
+    .flatMap((m) => (m ? [Number(m[1])] : []));
+  const lowest = layers.length > 0 ? Math.min(...layers) : null;
+  return {
+    ...trainable,
+    byModule: [...shares.values()],
+    lowestTrainableLayer: lowest,
+    layersWithoutBackward: lowest ?? numLayers,
+  };
 }

@@ -31,7 +31,10 @@ const cases = JSON.parse(readFileSync(join(GOLDEN, 'cases.json'), 'utf8'));
 const okCases: GoldenCase[] = cases.cases.filter((c: GoldenCase) => c.status === 'ok');
 const work = mkdtempSync(join(tmpdir(), 'adaptc-golden-'));
 const inputFile = join(work, 'inputs.json');
-writeFileSync(inputFile, JSON.stringify({ input_ids: cases.inputs.input_ids, attention_mask: cases.inputs.attention_mask }));
+writeFileSync(
+  inputFile,
+  JSON.stringify({ input_ids: cases.inputs.input_ids, attention_mask: cases.inputs.attention_mask }),
+);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** The active heads in the order the library lists their logits. */
@@ -51,7 +54,16 @@ function expectClose(what: string, got: TensorJson | undefined, want: Expected):
 
 async function runCase(adaptFile: string, id: string): Promise<OutputJson> {
   const output = join(work, `${id}-${Math.random().toString(36).slice(2)}.json`);
-  const code = await main(['run', adaptFile, '--input', inputFile, '--output', output, '--backend', 'reference']);
+  const code = await main([
+    'run',
+    adaptFile,
+    '--input',
+    inputFile,
+    '--output',
+    output,
+    '--backend',
+    'reference',
+  ]);
   expect(code, `adaptc run ${adaptFile}`).toBe(0);
   return JSON.parse(readFileSync(output, 'utf8'));
 }
@@ -63,7 +75,7 @@ function checkOutputs(c: GoldenCase, out: OutputJson): void {
   const heads = headNames(c);
   const logits = e.logits ? [e.logits] : (e.head_logits ?? []);
   expect(Object.keys(out.outputs.heads).sort()).toEqual([...heads].sort());
-  heads.forEach((h, i) => expectClose(`head ${h}`, out.outputs.heads[h], logits[i]));
+  for (const [i, h] of heads.entries()) expectClose(`head ${h}`, out.outputs.heads[h], logits[i]);
   for (const [key, want] of Object.entries(e.adapter_fusion_attentions ?? {})) {
     expectClose(`fusion attention ${key}`, out.outputs.fusion_attentions?.[key], want);
   }
@@ -84,7 +96,10 @@ describe('golden cases from the .bin (torch pickle) weights', () => {
   const copy = join(work, 'bin');
   const shared = join(copy, 'shared', 'golden');
   mkdirSync(shared, { recursive: true });
-  cpSync(GOLDEN, shared, { recursive: true, filter: (src) => !/(adapters|heads)\/[^/]+\/[^/]+\.safetensors$/.test(src) });
+  cpSync(GOLDEN, shared, {
+    recursive: true,
+    filter: (src) => !/(adapters|heads)\/[^/]+\/[^/]+\.safetensors$/.test(src),
+  });
   const adaptDir = join(copy, 'main', 'test', 'golden');
   cpSync(HERE, adaptDir, { recursive: true, filter: (src) => src === HERE || src.endsWith('.adapt') });
   it.each(okCases.map((c) => [c.id, c] as const))('%s', async (id, c) => {

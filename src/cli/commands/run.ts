@@ -2,9 +2,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compileFile } from '../../compiler.ts';
-import { loadTokenizer } from '../../tokenizer/index.ts';
 import { inputsFromJson, outputsToJson } from '../../runtime/io.ts';
 import { interpret } from '../../runtime/reference/interpret.ts';
+import { loadTokenizer } from '../../tokenizer/index.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
