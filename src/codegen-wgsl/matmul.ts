@@ -1,5 +1,5 @@
-// C[M,N] = A[M,K] · B with B as [K,N] or [N,K] (nn.Linear weights), optionally batched over [batch·heads], with
-// a fused epilogue. Each invocation owns a register tile of `rows` × 4·`cols4` outputs and walks K four at a
+// C[M,N] = A[M,K] · B with B as [K,N] or [N,K] (nn.Linear weights), optionally batched over [batch·heads] or
+// segmented by rows (each row block its own weights, from one pooled buffer), with a fused epilogue. Each invocation owns a register tile of `rows` × 4·`cols4` outputs and walks K four at a
 // time; there is no shared memory and no barrier (on llvmpipe those cost more than they save, see
 // /work/shared/reference/webgpu-here.md). Ragged edges: loads clamp or zero-fill, stores are bound-checked.
 
@@ -35,8 +35,12 @@ export interface MatmulSpec {
   readonly name?: string;
   /** B is [N,K] (row n holds column n of the product), as nn.Linear stores weights [out, in]. */
   readonly transposeB: boolean;
-  /** Adds a [batch·heads] grid with per-operand strides (see `BatchedMatmulDims`). */
-  readonly batched?: boolean;
+  /**
+   * 'single' (default): one product. 'batched': a [batch·heads] grid with per-operand strides (see
+   * `BatchedMatmulDims`). 'segmented': row blocks with their own B (and bias) from pooled buffers, Punica-style
+   * (see `SegmentedMatmulDims` and `segmentedMatmulTable`).
+   */
+  readonly grid?: MatmulGrid;
   /**
    * Alignment promised for every launch. `alignK: 4` means K, and every stride used to step along K's vector
    * (lda, ldb when B is transposed, their batch/head strides), are multiples of 4; `alignN: 4` the same for N,
@@ -47,6 +51,8 @@ export interface MatmulSpec {
   readonly epilogue?: MatmulEpilogue;
   readonly schedule?: MatmulSchedule;
 }
+
+export type MatmulGrid = 'single' | 'batched' | 'segmented';
 
 export interface MatmulDims extends Dims {
   readonly M: number;
@@ -73,7 +79,36 @@ export interface BatchedMatmulDims extends MatmulDims {
   readonly cHeadStride: number;
 }
 
+/**
+ * Segment s covers rows [rowStart, rowStart + rowCount) of A and C and multiplies them by the B starting at
+ * element weightOffset of the pooled `b` (bias at biasOffset of the pooled `bias`). `M` is the largest
+ * rowCount: it sizes the grid. Rows outside every segment are not written.
+ */
+export interface SegmentedMatmulDims extends MatmulDims {
+  readonly segments: number;
+}
+
+export interface MatmulSegment {
+  readonly rowStart: number;
+  readonly rowCount: number;
+  readonly weightOffset: number;
+  readonly biasOffset: number;
+}
+
+/**
+ * The segment table as the kernel reads it: one vec4u (rowStart, rowCount, weightOffset, biasOffset). Offsets
+ * are in elements and must be multiples of 4 where the kernel loads that operand as vec4.
+ */
+export function segmentedMatmulTable(segments: readonly MatmulSegment[]): Uint32Array {
+  const table = new Uint32Array(Math.max(1, segments.length) * 4);
+  segments.forEach((s, i) => {
+    table.set([s.rowStart, s.rowCount, s.weightOffset, s.biasOffset], i * 4);
+  });
+  return table;
+}
+
 const PLAIN_UNIFORMS = ['M', 'N', 'K'] as const;
+const SEGMENTED_UNIFORMS = [...PLAIN_UNIFORMS, 'segments'] as const;
 const BATCHED_UNIFORMS = [
   ...PLAIN_UNIFORMS,
   'batch',
@@ -89,23 +124,26 @@ const BATCHED_UNIFORMS = [
   'cHeadStride',
 ] as const;
 
-export function matmulKernel(spec: MatmulSpec & { batched: true }): WgslKernel<BatchedMatmulDims>;
+export function matmulKernel(spec: MatmulSpec & { grid: 'batched' }): WgslKernel<BatchedMatmulDims>;
+export function matmulKernel(spec: MatmulSpec & { grid: 'segmented' }): WgslKernel<SegmentedMatmulDims>;
 export function matmulKernel(spec: MatmulSpec): WgslKernel<MatmulDims>;
 export function matmulKernel(spec: MatmulSpec): WgslKernel<MatmulDims> {
   const schedule = spec.schedule ?? DEFAULT_MATMUL_SCHEDULE;
   const epilogue = spec.epilogue ?? {};
-  const batched = spec.batched ?? false;
+  const grid = spec.grid ?? 'single';
   const name = spec.name ?? defaultName(spec);
   const vecK = spec.alignK === 4;
   const vecN = spec.alignN === 4;
   const vecB = spec.transposeB ? vecK : vecN;
-  const ld = batched
-    ? { a: 'p.lda', b: 'p.ldb', c: 'p.ldc' }
-    : { a: 'p.K', b: spec.transposeB ? 'p.K' : 'p.N', c: 'p.N' };
+  const ld =
+    grid === 'batched'
+      ? { a: 'p.lda', b: 'p.ldb', c: 'p.ldc' }
+      : { a: 'p.K', b: spec.transposeB ? 'p.K' : 'p.N', c: 'p.N' };
 
   const storage: StorageDecl[] = [
     { name: 'a', access: 'read', element: vectorElement(vecK) },
     { name: 'b', access: 'read', element: vectorElement(vecB) },
+    ...(grid === 'segmented' ? [{ name: 'segments', access: 'read', element: 'vec4u' } as const] : []),
     ...optionalVectors(epilogue.bias, 'bias', vecN),
     ...optionalVectors(epilogue.residual, 'residual', vecN),
     ...optionalVectors(epilogue.columnScale, 'columnScale', vecN),
@@ -122,18 +160,20 @@ export function matmulKernel(spec: MatmulSpec): WgslKernel<MatmulDims> {
     {
       name,
       storage,
-      uniforms: (batched ? BATCHED_UNIFORMS : PLAIN_UNIFORMS).map((field) => ({ name: field, type: 'u32' })),
+      uniforms: { single: PLAIN_UNIFORMS, batched: BATCHED_UNIFORMS, segmented: SEGMENTED_UNIFORMS }[
+        grid
+      ].map((field) => ({ name: field, type: 'u32' })),
       constants: [
         ['ROWS', u32(schedule.rows)],
         ['COLS4', u32(schedule.cols4)],
       ],
       functions,
       workgroupSize: schedule.workgroupSize,
-      body: matmulBody({ transposeB: spec.transposeB, batched, vecK, vecN, ld, schedule }),
+      body: matmulBody({ transposeB: spec.transposeB, grid, vecK, vecN, ld, schedule }),
     },
     (dims) => {
-      checkAlignment(name, spec, batched, dims);
-      const products = batched ? (dims as BatchedMatmulDims).batch * (dims as BatchedMatmulDims).heads : 1;
+      checkAlignment(name, spec, grid, dims);
+      const products = gridProducts(grid, dims);
       const tiles = Math.ceil(dims.M / schedule.rows) * Math.ceil(dims.N / tileN);
       return dispatch1D(products * tiles, schedule.workgroupSize);
     },
@@ -141,7 +181,14 @@ export function matmulKernel(spec: MatmulSpec): WgslKernel<MatmulDims> {
 }
 
 function defaultName(spec: MatmulSpec): string {
-  return `matmul${spec.batched ? '_batched' : ''}${spec.transposeB ? '_bt' : ''}`;
+  const grid = spec.grid === undefined || spec.grid === 'single' ? '' : `_${spec.grid}`;
+  return `matmul${grid}${spec.transposeB ? '_bt' : ''}`;
+}
+
+function gridProducts(grid: MatmulGrid, dims: MatmulDims): number {
+  if (grid === 'batched') return (dims as BatchedMatmulDims).batch * (dims as BatchedMatmulDims).heads;
+  if (grid === 'segmented') return (dims as SegmentedMatmulDims).segments;
+  return 1;
 }
 
 function optionalVectors(present: boolean | undefined, name: string, vectorized: boolean): StorageDecl[] {
@@ -155,7 +202,7 @@ function epilogueFunctions(e: MatmulEpilogue, vecN: boolean): string[] {
   const loads: string[] = [];
   if (e.bias) {
     loads.push(columnLoad('loadBias', 'bias'));
-    steps.push('v += loadBias(0u, col);');
+    steps.push('v += loadBias(biasBase, col);');
   }
   if (e.scale !== undefined) steps.push(`v *= ${f32(e.scale)};`);
   if (e.activation !== undefined && e.activation !== 'identity') {
@@ -173,7 +220,7 @@ function epilogueFunctions(e: MatmulEpilogue, vecN: boolean): string[] {
     ...activationFunctions(e.activation ?? 'identity'),
     ...loads,
     fn(
-      'epilogue(rowStart: u32, col: u32, acc: vec4f) -> vec4f',
+      'epilogue(biasBase: u32, rowStart: u32, col: u32, acc: vec4f) -> vec4f',
       ...(steps.length === 0 ? ['return acc;'] : ['var v = acc;', ...steps, 'return v;']),
     ),
   ];
@@ -181,7 +228,7 @@ function epilogueFunctions(e: MatmulEpilogue, vecN: boolean): string[] {
 
 interface BodyShape {
   readonly transposeB: boolean;
-  readonly batched: boolean;
+  readonly grid: MatmulGrid;
   readonly vecK: boolean;
   readonly vecN: boolean;
   readonly ld: { readonly a: string; readonly b: string; readonly c: string };
@@ -194,10 +241,7 @@ interface BodyShape {
  * is re-read instead.
  */
 function matmulBody(shape: BodyShape): Code {
-  const { transposeB, batched, vecK, vecN, ld, schedule } = shape;
-  const invocations = batched ? 'tiles * p.batch * p.heads' : 'tiles';
-  const base = (operand: string) =>
-    batched ? `(z / p.heads) * p.${operand}BatchStride + (z % p.heads) * p.${operand}HeadStride` : '0u';
+  const { transposeB, grid, vecK, vecN, ld, schedule } = shape;
   const loadColumn = (col: string) => (vecN ? `min(${col}, p.N - 4u)` : col);
   // B as [K,N]: a vec4 of B is 4 columns at one k, so accumulate av[r][kk] · b for kk in 0..3.
   // B as [N,K]: a vec4 of B is 4 k's of one column; 4 columns form a mat4x4 and av[r] · m is 4 dot products.
@@ -223,15 +267,10 @@ function matmulBody(shape: BodyShape): Code {
   return [
     'let tilesN = (p.N + 4u * COLS4 - 1u) / (4u * COLS4);',
     'let tiles = tilesN * ((p.M + ROWS - 1u) / ROWS);',
-    `if (index >= ${invocations}) { return; }`,
-    'let z = index / tiles;',
-    'let tile = index % tiles;',
+    ...GRID_PROLOGUE[grid](ld),
     'let row0 = (tile / tilesN) * ROWS;',
     'let col0 = (tile % tilesN) * 4u * COLS4;',
-    `let aBase = ${base('a')};`,
-    `let bBase = ${base('b')};`,
-    `let cBase = ${base('c')};`,
-    ...unroll(schedule.rows, (r) => [`let aRow${r} = aBase + min(${plus('row0', r)}, p.M - 1u) * ${ld.a};`]),
+    ...unroll(schedule.rows, (r) => [`let aRow${r} = aBase + min(${plus('row0', r)}, rows - 1u) * ${ld.a};`]),
     ...columnStarts,
     'var acc: array<array<vec4f, COLS4>, ROWS>;',
     ...loop(
@@ -247,21 +286,64 @@ function matmulBody(shape: BodyShape): Code {
     ),
     ...loop('r', 'ROWS', [
       'let row = row0 + r;',
-      'if (row >= p.M) { break; }',
+      'if (row >= rows) { break; }',
       `let rowStart = cBase + row * ${ld.c};`,
       ...loop('c', 'COLS4', [
         'let col = col0 + 4u * c;',
-        `storeC(rowStart, col, epilogue(rowStart, ${loadColumn('col')}, acc[r][c]));`,
+        `storeC(rowStart, col, epilogue(biasBase, rowStart, ${loadColumn('col')}, acc[r][c]));`,
       ]),
     ]),
   ];
 }
 
-function checkAlignment(name: string, spec: MatmulSpec, batched: boolean, dims: MatmulDims): void {
+type LeadingDims = BodyShape['ld'];
+
+/**
+ * Per grid: which product this invocation works on (or return), its tile within the product, the row count
+ * `rows`, and the start of each operand (aBase, bBase, cBase, biasBase).
+ */
+const GRID_PROLOGUE: Record<MatmulGrid, (ld: LeadingDims) => Code> = {
+  single: () => [
+    'if (index >= tiles) { return; }',
+    'let tile = index;',
+    'let rows = p.M;',
+    'let aBase = 0u;',
+    'let bBase = 0u;',
+    'let cBase = 0u;',
+    'let biasBase = 0u;',
+  ],
+  batched: () => {
+    const base = (operand: string) =>
+      `let ${operand}Base = (z / p.heads) * p.${operand}BatchStride + (z % p.heads) * p.${operand}HeadStride;`;
+    return [
+      'if (index >= tiles * p.batch * p.heads) { return; }',
+      'let z = index / tiles;',
+      'let tile = index % tiles;',
+      'let rows = p.M;',
+      base('a'),
+      base('b'),
+      base('c'),
+      'let biasBase = 0u;',
+    ];
+  },
+  segmented: (ld) => [
+    'if (index >= tiles * p.segments) { return; }',
+    'let segment = segments[index / tiles];',
+    'let tile = index % tiles;',
+    'let rows = segment.y;',
+    'if ((tile / tilesN) * ROWS >= rows) { return; }',
+    `let aBase = segment.x * ${ld.a};`,
+    'let bBase = segment.z;',
+    `let cBase = segment.x * ${ld.c};`,
+    'let biasBase = segment.w;',
+  ],
+};
+
+function checkAlignment(name: string, spec: MatmulSpec, grid: MatmulGrid, dims: MatmulDims): void {
   const d = dims as Partial<BatchedMatmulDims>;
   const kStrides: [string, number | undefined][] = [['K', dims.K]];
   const nStrides: [string, number | undefined][] = [['N', dims.N]];
-  if (batched) {
+  if (grid === 'batched') {
     kStrides.push(['lda', d.lda], ['aBatchStride', d.aBatchStride], ['aHeadStride', d.aHeadStride]);
     nStrides.push(['ldc', d.ldc], ['cBatchStride', d.cBatchStride], ['cHeadStride', d.cHeadStride]);
     const bStrides: [string, number | undefined][] = [

@@ -4,6 +4,7 @@ import {
   type MatmulEpilogue,
   type MatmulSchedule,
   matmulKernel,
+  segmentedMatmulTable,
 } from '../../src/codegen-wgsl/matmul.ts';
 import { expectClose, randomArray, runKernel, useGpu } from './gpu.ts';
 import { matmul } from './reference.ts';
@@ -102,7 +103,7 @@ describe('matmul', () => {
     const v = randomArray(B * Tk * heads * d, 8);
     const scores = matmulKernel({
       transposeB: true,
-      batched: true,
+      grid: 'batched',
       alignK: 4,
       alignN: 1,
       epilogue: { scale: 0.125 },
@@ -125,7 +126,7 @@ describe('matmul', () => {
     };
     const s = (await runKernel(gpu(), scores, scoreDims, { a: q, b: k }, { c: B * heads * T * Tk })).c;
     const probs = randomArray(B * heads * T * Tk, 9);
-    const context = matmulKernel({ transposeB: false, batched: true, alignK: 1, alignN: 4 });
+    const context = matmulKernel({ transposeB: false, grid: 'batched', alignK: 1, alignN: 4 });
     const contextDims: BatchedMatmulDims = {
       M: T,
       N: d,
@@ -168,6 +169,57 @@ describe('matmul', () => {
       }
     }
   });
+
+  for (const align of [4, 1] as const) {
+    it(`segmented: row blocks use their own nn.Linear weights and bias from pooled buffers (align ${align})`, async () => {
+      // Rows 0-9 use branch 0, row 10 branch 1, rows 11-13 none, rows 14-39 branch 2.
+      const [N, K] = align === 4 ? [20, 12] : [19, 13];
+      const blocks = [
+        { rowStart: 0, rowCount: 10 },
+        { rowStart: 10, rowCount: 1 },
+        { rowStart: 14, rowCount: 26 },
+      ];
+      const rows = 40;
+      const a = randomArray(rows * K, 81);
+      const weights = blocks.map((_, i) => randomArray(N * K, 82 + i));
+      const biases = blocks.map((_, i) => randomArray(N, 90 + i));
+      const stride = (n: number) => Math.ceil(n / 4) * 4;
+      const pooledB = new Float32Array(stride(N * K) * blocks.length);
+      const pooledBias = new Float32Array(stride(N) * blocks.length);
+      for (const [i, w] of weights.entries()) pooledB.set(w, i * stride(N * K));
+      for (const [i, b] of biases.entries()) pooledBias.set(b, i * stride(N));
+      const table = segmentedMatmulTable(
+        blocks.map((block, i) => ({ ...block, weightOffset: i * stride(N * K), biasOffset: i * stride(N) })),
+      );
+      const kernel = matmulKernel({
+        transposeB: true,
+        grid: 'segmented',
+        alignK: align,
+        alignN: align,
+        epilogue: { bias: true, activation: 'relu' },
+        schedule: { rows: 4, cols4: 2, workgroupSize: 64 },
+      });
+      const dims = { M: 26, N, K, segments: blocks.length };
+      const buffers = { a, b: pooledB, segments: table, bias: pooledBias };
+      const { c } = await runKernel(gpu(), kernel, dims, buffers, { c: rows * N });
+      // Rows outside every segment are not written (pooled output buffers hold stale data), so compare per block.
+      blocks.forEach((block, i) => {
+        const rowsOf = <T extends Float32Array>(x: T, width: number) =>
+          x.subarray(block.rowStart * width, (block.rowStart + block.rowCount) * width) as T;
+        const expected = matmul({
+          M: block.rowCount,
+          N,
+          K,
+          a: rowsOf(a, K),
+          b: weights[i],
+          transposeB: true,
+          bias: biases[i],
+          activation: 'relu',
+        });
+        expectClose(rowsOf(c, N), expected);
+      });
+    });
+  }
 
   it('rejects dims that break the alignment the WGSL was specialised on', () => {
     const kernel = matmulKernel({ transposeB: true, alignK: 4, alignN: 4 });

@@ -1,5 +1,5 @@
 // File snapshots of representative emitted WGSL: review changes to generated code like any other diff
-// (`npx vitest run -u test/webgpu/wgsl-snapshots.test.ts` to accept).
+// (`npx vitest run test/webgpu/wgsl-snapshots.test.ts --update` to accept).
 
 import { describe, expect, it } from 'vitest';
 import { attentionSoftmaxKernel } from '../../src/codegen-wgsl/attention-softmax.ts';
@@ -29,10 +29,19 @@ const KERNELS: Record<string, WgslKernel> = {
   'attention-scores-batched': matmulKernel({
     name: 'attention_scores',
     transposeB: true,
-    batched: true,
+    grid: 'batched',
     alignK: 4,
     alignN: 1,
     epilogue: { scale: 0.125 },
+    schedule: { rows: 2, cols4: 1, workgroupSize: 64 },
+  }),
+  'segmented-linear': matmulKernel({
+    name: 'segmented_linear',
+    transposeB: true,
+    grid: 'segmented',
+    alignK: 4,
+    alignN: 4,
+    epilogue: { bias: true },
     schedule: { rows: 2, cols4: 1, workgroupSize: 64 },
   }),
   'layernorm-residual-row-per-invocation': layerNormKernel({ eps: 1e-12, residual: true, alignH: 4 }),

@@ -72,7 +72,10 @@ export class Executor {
     this.pool = new BufferPool(device);
   }
 
-  /** A storage buffer (also a copy source and destination) of at least `byteLength` bytes, from the pool. */
+  /**
+   * A storage buffer (also a copy source and destination) of at least `byteLength` bytes, from the pool: its
+   * contents are undefined (a reused buffer keeps old data).
+   */
   createBuffer(byteLength: number, label?: string): GPUBuffer {
     return this.pool.acquire(byteLength, STORAGE_USAGE, label);
   }

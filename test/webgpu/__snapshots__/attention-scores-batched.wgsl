@@ -33,7 +33,7 @@ fn loadB(start: u32, at: u32) -> vec4f {
   return b[(start + at) / 4u];
 }
 
-fn epilogue(rowStart: u32, col: u32, acc: vec4f) -> vec4f {
+fn epilogue(biasBase: u32, rowStart: u32, col: u32, acc: vec4f) -> vec4f {
   var v = acc;
   v *= 0.125;
   return v;
@@ -55,13 +55,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (index >= tiles * p.batch * p.heads) { return; }
   let z = index / tiles;
   let tile = index % tiles;
-  let row0 = (tile / tilesN) * ROWS;
-  let col0 = (tile % tilesN) * 4u * COLS4;
+  let rows = p.M;
   let aBase = (z / p.heads) * p.aBatchStride + (z % p.heads) * p.aHeadStride;
   let bBase = (z / p.heads) * p.bBatchStride + (z % p.heads) * p.bHeadStride;
   let cBase = (z / p.heads) * p.cBatchStride + (z % p.heads) * p.cHeadStride;
-  let aRow0 = aBase + min(row0, p.M - 1u) * p.lda;
-  let aRow1 = aBase + min(row0 + 1u, p.M - 1u) * p.lda;
+  let biasBase = 0u;
+  let row0 = (tile / tilesN) * ROWS;
+  let col0 = (tile % tilesN) * 4u * COLS4;
+  let aRow0 = aBase + min(row0, rows - 1u) * p.lda;
+  let aRow1 = aBase + min(row0 + 1u, rows - 1u) * p.lda;
   let bRow0_0 = bBase + min(col0, p.N - 1u) * p.ldb;
   let bRow0_1 = bBase + min(col0 + 1u, p.N - 1u) * p.ldb;
   let bRow0_2 = bBase + min(col0 + 2u, p.N - 1u) * p.ldb;
@@ -77,11 +79,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
-    if (row >= p.M) { break; }
+    if (row >= rows) { break; }
     let rowStart = cBase + row * p.ldc;
     for (var c = 0u; c < COLS4; c++) {
       let col = col0 + 4u * c;
-      storeC(rowStart, col, epilogue(rowStart, col, acc[r][c]));
+      storeC(rowStart, col, epilogue(biasBase, rowStart, col, acc[r][c]));
     }
   }
 }

@@ -67,9 +67,9 @@ fn loadColumnScale(start: u32, at: u32) -> vec4f {
   return loaded;
 }
 
-fn epilogue(rowStart: u32, col: u32, acc: vec4f) -> vec4f {
+fn epilogue(biasBase: u32, rowStart: u32, col: u32, acc: vec4f) -> vec4f {
   var v = acc;
-  v += loadBias(0u, col);
+  v += loadBias(biasBase, col);
   v *= 0.5;
   v += loadResidual(rowStart, col);
   v *= loadColumnScale(0u, col);
@@ -90,15 +90,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let tilesN = (p.N + 4u * COLS4 - 1u) / (4u * COLS4);
   let tiles = tilesN * ((p.M + ROWS - 1u) / ROWS);
   if (index >= tiles) { return; }
-  let z = index / tiles;
-  let tile = index % tiles;
-  let row0 = (tile / tilesN) * ROWS;
-  let col0 = (tile % tilesN) * 4u * COLS4;
+  let tile = index;
+  let rows = p.M;
   let aBase = 0u;
   let bBase = 0u;
   let cBase = 0u;
-  let aRow0 = aBase + min(row0, p.M - 1u) * p.K;
-  let aRow1 = aBase + min(row0 + 1u, p.M - 1u) * p.K;
+  let biasBase = 0u;
+  let row0 = (tile / tilesN) * ROWS;
+  let col0 = (tile % tilesN) * 4u * COLS4;
+  let aRow0 = aBase + min(row0, rows - 1u) * p.K;
+  let aRow1 = aBase + min(row0 + 1u, rows - 1u) * p.K;
   let bCol0 = col0;
   var acc: array<array<vec4f, COLS4>, ROWS>;
   for (var k = 0u; k < p.K; k += 4u) {
@@ -124,11 +125,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
-    if (row >= p.M) { break; }
+    if (row >= rows) { break; }
     let rowStart = cBase + row * p.N;
     for (var c = 0u; c < COLS4; c++) {
       let col = col0 + 4u * c;
-      storeC(rowStart, col, epilogue(rowStart, col, acc[r][c]));
+      storeC(rowStart, col, epilogue(biasBase, rowStart, col, acc[r][c]));
     }
   }
 }
