@@ -2,6 +2,7 @@
 // Statements are parsed one at a time (the token stream is cut before each statement keyword), so a
 // broken statement never hides the errors or the declarations of the ones after it.
 import { type CstElement, type CstNode, CstParser, type IToken, type TokenType } from 'chevrotain';
+import { closestName } from '../config/fields.ts';
 import type {
   AdapterSource,
   BlockType,
@@ -22,6 +23,7 @@ import {
   AdaptersKw,
   ALL_TOKENS,
   adaptLexer,
+  BLOCK_NAMES,
   BlockName,
   Colon,
   Comma,
@@ -564,11 +566,32 @@ function syntaxDiagnostic(
   const end = atEnd ? start + 1 : (token.endOffset ?? token.startOffset) + 1;
   const found = atEnd ? 'end of statement' : `\`${token.image}\``;
   const expected = expectedFrom(message);
-  return error(
-    'syntax',
-    `unexpected ${found}${expected ? `, expected ${expected}` : ''}`,
-    spanAt(file, text, start, end),
-  );
+  const misspelt = atEnd ? null : misspeltBlock(chunk, token);
+  return misspelt
+    ? error(
+        'syntax',
+        `unknown block \`${misspelt.token.image}\``,
+        spanAt(
+          file,
+          text,
+          misspelt.token.startOffset,
+          (misspelt.token.endOffset ?? misspelt.token.startOffset) + 1,
+        ),
+        `did you mean \`${misspelt.block}\`?`,
+      )
+    : error(
+        'syntax',
+        `unexpected ${found}${expected ? `, expected ${expected}` : ': the statement ends before it'}`,
+        spanAt(file, text, start, end),
+      );
+}
+
+/** `Stak(a, b)`: a name right before the offending `(` that looks like a block name. */
+function misspeltBlock(chunk: readonly IToken[], token: IToken): { token: IToken; block: string } | null {
+  const previous = chunk[chunk.indexOf(token) - 1];
+  if (token.tokenType !== LParen || previous?.tokenType !== Identifier) return null;
+  const block = closestName(previous.image, BLOCK_NAMES);
+  return block ? { token: previous, block } : null;
 }
 
 const TOKEN_WORDS: Readonly<Record<string, string>> = {

@@ -108,6 +108,16 @@ describe('parser', () => {
     expect(program.statements.some((s) => s.kind === 'adapter' && s.name.name === 'b')).toBe(true);
   });
 
+  it('suggests the block a misspelt name was meant to be', () => {
+    const [diagnostic] = parseText('setup Stak(a, b)', 'm.adapt').diagnostics;
+    expect(diagnostic).toMatchObject({
+      code: 'syntax',
+      message: 'unknown block `Stak`',
+      hint: 'did you mean `Stack`?',
+    });
+    expect([diagnostic.span.start, diagnostic.span.end]).toEqual([6, 10]);
+  });
+
   it.each(readdirSync(EXAMPLES).filter((f) => f.endsWith('.adapt')))('examples/%s parses', (file) => {
     expect(parseText(readFileSync(join(EXAMPLES, file), 'utf8'), file).diagnostics).toEqual([]);
   });
