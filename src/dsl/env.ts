@@ -180,6 +180,182 @@ function newAdapterConfig(
   return null;
 }
 
+const CONFIG_FILES = {
+  adapter: 'adapter_config.json',
+  head: 'head_config.json',
+  fusion: 'adapter_fusion_config.json',
+} as const;
+
+type Kind = keyof typeof CONFIG_FILES;
+
+/** The declarations being collected, and the diagnostics found on the way. */
+interface Declarations {
+  readonly store: string | null;
+  readonly adapters: Map<string, AdapterDecl>;
+  readonly heads: Map<string, HeadDecl>;
+  readonly fusions: Map<string, FusionDecl>;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Reads and parses one config file of a found folder; problems become diagnostics on `span`. */
+function readConfigFile<T>(
+  kind: Kind,
+  dir: string,
+  span: Span,
+  parse: (json: unknown) => ConfigResult<T>,
+  diagnostics: Diagnostic[],
+  hint?: string,
+): { readonly json: unknown; readonly config: T | null } {
+  const path = join(dir, CONFIG_FILES[kind]);
+  const read = readJson(path);
+  const parsed: ConfigResult<T> = read.ok
+    ? parse(read.value)
+    : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
+  if (!parsed.ok)
+    diagnostics.push(
+      ...parsed.issues.map((i) =>
+        error(`${kind}-config-file`, `${shown(span, path)}: ${i.message}`, span, hint),
+      ),
+    );
+  return { json: read.ok ? read.value : null, config: parsed.ok ? parsed.value : null };
+}
+
+/** `load "ref"`: finds the folder (a local path or a hub id in the store) and reads its config file. */
+function loadFolder<T>(
+  kind: Kind,
+  source: { readonly ref: string; readonly span: Span },
+  parse: (json: unknown) => ConfigResult<T>,
+  decls: Declarations,
+): { readonly dir: string | null; readonly json: unknown; readonly config: T | null } {
+  const found = findFolder(source.ref, source.span, decls.store, CONFIG_FILES[kind]);
+  if ('dir' in found)
+    return { dir: found.dir, ...readConfigFile(kind, found.dir, source.span, parse, decls.diagnostics) };
+  const looked = found.looked.map((dir) => shown(source.span, dir)).join(', ');
+  const hint =
+    decls.store === null && !source.ref.startsWith('.')
+      ? 'declare `store "<folder>"` to resolve hub ids in a local adapter store'
+      : undefined;
+  decls.diagnostics.push(
+    error(
+      `${kind}-not-found`,
+      `no ${kind} folder with ${CONFIG_FILES[kind]} for "${source.ref}" (looked in ${looked})`,
+      source.span,
+      hint,
+    ),
+  );
+  return { dir: null, json: null, config: null };
+}
+
+function declareHead(decl: HeadDecl, decls: Declarations): void {
+  const previous = decls.heads.get(decl.name);
+  if (!previous) {
+    decls.heads.set(decl.name, decl);
+    return;
+  }
+  const origin = previous.fromAdapter ? ` (it came with the loaded adapter \`${previous.fromAdapter}\`)` : '';
+  const hint = previous.fromAdapter
+    ? `load \`${previous.fromAdapter}\` \`without head\`, or rename this head`
+    : undefined;
+  const message = `head \`${decl.name}\` is already declared at ${where(previous.nameSpan, decl.nameSpan)}${origin}`;
+  decls.diagnostics.push(error('duplicate-head', message, decl.nameSpan, hint));
+}
+
+function declareAdapter(statement: Extract<Statement, { kind: 'adapter' }>, decls: Declarations): void {
+  const { name: ident, source } = statement;
+  const previous = decls.adapters.get(ident.name);
+  if (previous) {
+    const message = `adapter \`${ident.name}\` is already declared at ${where(previous.nameSpan, ident.span)}`;
+    decls.diagnostics.push(error('duplicate-adapter', message, ident.span));
+    return;
+  }
+  const base = { name: ident.name, nameSpan: ident.span, span: statement.span };
+  if (source.kind !== 'load') {
+    const config = newAdapterConfig(source, decls.diagnostics);
+    decls.adapters.set(ident.name, {
+      ...base,
+      origin: 'new',
+      dir: null,
+      withHead: false,
+      config,
+      savedHiddenSize: null,
+    });
+    return;
+  }
+  const { dir, json, config } = loadFolder('adapter', source, adapterConfigFromFile, decls);
+  const savedHiddenSize =
+    isRecord(json) && Number.isInteger(json.hidden_size) ? (json.hidden_size as number) : null;
+  decls.adapters.set(ident.name, {
+    ...base,
+    origin: 'load',
+    dir,
+    withHead: source.withHead,
+    config,
+    savedHiddenSize,
+  });
+  // load_adapter(with_head=True) also loads the head saved next to the adapter, under the adapter's name.
+  if (dir !== null && source.withHead && fileExists(join(dir, CONFIG_FILES.head))) {
+    const hint = 'load the adapter `without head` to skip its head';
+    const head = readConfigFile('head', dir, source.span, headConfigFromJson, decls.diagnostics, hint);
+    declareHead({ ...base, origin: 'load', dir, config: head.config, fromAdapter: ident.name }, decls);
+  }
+}
+
+function declareHeadStatement(statement: Extract<Statement, { kind: 'head' }>, decls: Declarations): void {
+  const { source } = statement;
+  const base = {
+    name: statement.name.name,
+    nameSpan: statement.name.span,
+    span: statement.span,
+    fromAdapter: null,
+  };
+  if (source.kind === 'load') {
+    const { dir, config } = loadFolder('head', source, headConfigFromJson, decls);
+    declareHead({ ...base, origin: 'load', dir, config }, decls);
+    return;
+  }
+  const resolved = resolveHeadConfig(source.config.name.name, kwargsToJs(source.config.args));
+  if (!resolved.ok)
+    decls.diagnostics.push(
+      ...issuesToDiagnostics('head-config', resolved.issues, source.config, source.span),
+    );
+  declareHead({ ...base, origin: 'new', dir: null, config: resolved.ok ? resolved.value : null }, decls);
+}
+
+function declareFusion(statement: Extract<Statement, { kind: 'fusion' }>, decls: Declarations): void {
+  const { adapters, source } = statement;
+  const name = adapters.map((a) => a.name).join(',');
+  const listed = adapters.map((a) => a.name).join(', ');
+  const previous = decls.fusions.get(name);
+  if (previous) {
+    const message = `fusion \`Fuse(${listed})\` is already declared at ${where(previous.span, statement.span)}`;
+    decls.diagnostics.push(error('duplicate-fusion', message, statement.span));
+    return;
+  }
+  const base = { name, adapters, span: statement.span };
+  if (source.kind !== 'load') {
+    const resolved = resolveFusionConfig(source.config.name.name, kwargsToJs(source.config.args));
+    if (!resolved.ok)
+      decls.diagnostics.push(
+        ...issuesToDiagnostics('fusion-config', resolved.issues, source.config, source.span),
+      );
+    decls.fusions.set(name, {
+      ...base,
+      origin: 'new',
+      dir: null,
+      config: resolved.ok ? resolved.value : null,
+    });
+    return;
+  }
+  const { dir, json, config } = loadFolder('fusion', source, fusionConfigFromJson, decls);
+  const saved = dir === null ? null : fusionAdapterNames(json);
+  if (dir !== null && saved && saved.join(',') !== name) {
+    const message = `the fusion in ${shown(source.span, dir)} fuses ${saved.join(', ')}, not ${listed}`;
+    const hint = `write \`fusion Fuse(${saved.join(', ')}) = load "${source.ref}"\``;
+    decls.diagnostics.push(error('fusion-mismatch', message, statement.span, hint));
+  }
+  decls.fusions.set(name, { ...base, origin: 'load', dir, config });
+}
+
 export function buildEnv(statements: readonly Statement[]): { env: Env; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const models = statements.filter((s): s is Extract<Statement, { kind: 'model' }> => s.kind === 'model');
@@ -190,267 +366,19 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
     diagnostics.push(
       error('store-not-found', `the adapter store ${stores[0].path} is not a folder`, stores[0].span),
     );
-
-  const adapters = new Map<string, AdapterDecl>();
-  const heads = new Map<string, HeadDecl>();
-  const fusions = new Map<string, FusionDecl>();
-
-  const declareHead = (decl: HeadDecl): void => {
-    const previous = heads.get(decl.name);
-    if (previous) {
-      const origin = previous.fromAdapter
-        ? ` (it came with the loaded adapter \`${previous.fromAdapter}\`)`
-        : '';
-      const hint = previous.fromAdapter
-        ? `load \`${previous.fromAdapter}\` \`without head\`, or rename this head`
-        : undefined;
-      diagnostics.push(
-        error(
-          'duplicate-head',
-          `head \`${decl.name}\` is already declared at ${where(previous.nameSpan, decl.nameSpan)}${origin}`,
-          decl.nameSpan,
-          hint,
-        ),
-      );
-      return;
-    }
-    heads.set(decl.name, decl);
+  const decls: Declarations = {
+    store,
+    adapters: new Map(),
+    heads: new Map(),
+    fusions: new Map(),
+    diagnostics,
   };
-
   for (const statement of statements) {
-    if (statement.kind === 'adapter') {
-      const name = statement.name.name;
-      const previous = adapters.get(name);
-      if (previous) {
-        diagnostics.push(
-          error(
-            'duplicate-adapter',
-            `adapter \`${name}\` is already declared at ${where(previous.nameSpan, statement.name.span)}`,
-            statement.name.span,
-          ),
-        );
-        continue;
-      }
-      const { source } = statement;
-      if (source.kind === 'load') {
-        const found = findFolder(source.ref, source.span, store, 'adapter_config.json');
-        if (!('dir' in found)) {
-          const hint =
-            store === null && !source.ref.startsWith('.')
-              ? 'declare `store "<folder>"` to resolve hub ids in a local adapter store'
-              : undefined;
-          diagnostics.push(
-            error(
-              'adapter-not-found',
-              `no adapter folder with adapter_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
-              source.span,
-              hint,
-            ),
-          );
-          adapters.set(name, {
-            name,
-            nameSpan: statement.name.span,
-            span: statement.span,
-            origin: 'load',
-            dir: null,
-            withHead: source.withHead,
-            config: null,
-            savedHiddenSize: null,
-          });
-          continue;
-        }
-        const read = readJson(join(found.dir, 'adapter_config.json'));
-        const parsed: ConfigResult<AdapterConfig> = read.ok
-          ? adapterConfigFromFile(read.value)
-          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
-        if (!parsed.ok)
-          diagnostics.push(
-            ...parsed.issues.map((i) =>
-              error(
-                'adapter-config-file',
-                `${shown(source.span, join(found.dir, 'adapter_config.json'))}: ${i.message}`,
-                source.span,
-              ),
-            ),
-          );
-        const saved =
-          read.ok && isRecord(read.value) && Number.isInteger(read.value.hidden_size)
-            ? (read.value.hidden_size as number)
-            : null;
-        adapters.set(name, {
-          name,
-          nameSpan: statement.name.span,
-          span: statement.span,
-          origin: 'load',
-          dir: found.dir,
-          withHead: source.withHead,
-          config: parsed.ok ? parsed.value : null,
-          savedHiddenSize: saved,
-        });
-        if (source.withHead && fileExists(join(found.dir, 'head_config.json'))) {
-          const head = readJson(join(found.dir, 'head_config.json'));
-          const headConfig = head.ok ? headConfigFromJson(head.value) : null;
-          if (headConfig && !headConfig.ok)
-            diagnostics.push(
-              ...headConfig.issues.map((i) =>
-                error(
-                  'head-config-file',
-                  `${shown(source.span, join(found.dir, 'head_config.json'))}: ${i.message}`,
-                  source.span,
-                  'load the adapter `without head` to skip its head',
-                ),
-              ),
-            );
-          declareHead({
-            name,
-            nameSpan: statement.name.span,
-            span: statement.span,
-            origin: 'load',
-            dir: found.dir,
-            config: headConfig?.ok ? headConfig.value : null,
-            fromAdapter: name,
-          });
-        }
-        continue;
-      }
-      const config = newAdapterConfig(source, diagnostics);
-      adapters.set(name, {
-        name,
-        nameSpan: statement.name.span,
-        span: statement.span,
-        origin: 'new',
-        dir: null,
-        withHead: false,
-        config,
-        savedHiddenSize: null,
-      });
-    } else if (statement.kind === 'head') {
-      const { source } = statement;
-      const base = {
-        name: statement.name.name,
-        nameSpan: statement.name.span,
-        span: statement.span,
-        fromAdapter: null,
-      };
-      if (source.kind === 'load') {
-        const found = findFolder(source.ref, source.span, store, 'head_config.json');
-        if (!('dir' in found)) {
-          diagnostics.push(
-            error(
-              'head-not-found',
-              `no head folder with head_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
-              source.span,
-            ),
-          );
-          declareHead({ ...base, origin: 'load', dir: null, config: null });
-          continue;
-        }
-        const read = readJson(join(found.dir, 'head_config.json'));
-        const parsed: ConfigResult<HeadConfig> = read.ok
-          ? headConfigFromJson(read.value)
-          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
-        if (!parsed.ok)
-          diagnostics.push(
-            ...parsed.issues.map((i) =>
-              error(
-                'head-config-file',
-                `${shown(source.span, join(found.dir, 'head_config.json'))}: ${i.message}`,
-                source.span,
-              ),
-            ),
-          );
-        declareHead({ ...base, origin: 'load', dir: found.dir, config: parsed.ok ? parsed.value : null });
-      } else {
-        const resolved = resolveHeadConfig(source.config.name.name, kwargsToJs(source.config.args));
-        if (!resolved.ok)
-          diagnostics.push(
-            ...issuesToDiagnostics('head-config', resolved.issues, source.config, source.span),
-          );
-        declareHead({ ...base, origin: 'new', dir: null, config: resolved.ok ? resolved.value : null });
-      }
-    } else if (statement.kind === 'fusion') {
-      const name = statement.adapters.map((a) => a.name).join(',');
-      const previous = fusions.get(name);
-      if (previous) {
-        diagnostics.push(
-          error(
-            'duplicate-fusion',
-            `fusion \`Fuse(${statement.adapters.map((a) => a.name).join(', ')})\` is already declared at ${where(previous.span, statement.span)}`,
-            statement.span,
-          ),
-        );
-        continue;
-      }
-      const { source } = statement;
-      if (source.kind === 'load') {
-        const found = findFolder(source.ref, source.span, store, 'adapter_fusion_config.json');
-        if (!('dir' in found)) {
-          diagnostics.push(
-            error(
-              'fusion-not-found',
-              `no fusion folder with adapter_fusion_config.json for "${source.ref}" (looked in ${found.looked.map((dir) => shown(source.span, dir)).join(', ')})`,
-              source.span,
-            ),
-          );
-          fusions.set(name, {
-            name,
-            adapters: statement.adapters,
-            span: statement.span,
-            origin: 'load',
-            dir: null,
-            config: null,
-          });
-          continue;
-        }
-        const read = readJson(join(found.dir, 'adapter_fusion_config.json'));
-        const parsed: ConfigResult<FusionConfig> = read.ok
-          ? fusionConfigFromJson(read.value)
-          : { ok: false, issues: [{ key: null, message: `it ${read.reason}` }] };
-        if (!parsed.ok)
-          diagnostics.push(
-            ...parsed.issues.map((i) =>
-              error(
-                'fusion-config-file',
-                `${shown(source.span, join(found.dir, 'adapter_fusion_config.json'))}: ${i.message}`,
-                source.span,
-              ),
-            ),
-          );
-        const saved = read.ok ? fusionAdapterNames(read.value) : null;
-        if (saved && saved.join(',') !== name)
-          diagnostics.push(
-            error(
-              'fusion-mismatch',
-              `the fusion in ${shown(source.span, found.dir)} fuses ${saved.join(', ')}, not ${statement.adapters.map((a) => a.name).join(', ')}`,
-              statement.span,
-              `write \`fusion Fuse(${saved.join(', ')}) = load "${source.ref}"\``,
-            ),
-          );
-        fusions.set(name, {
-          name,
-          adapters: statement.adapters,
-          span: statement.span,
-          origin: 'load',
-          dir: found.dir,
-          config: parsed.ok ? parsed.value : null,
-        });
-      } else {
-        const resolved = resolveFusionConfig(source.config.name.name, kwargsToJs(source.config.args));
-        if (!resolved.ok)
-          diagnostics.push(
-            ...issuesToDiagnostics('fusion-config', resolved.issues, source.config, source.span),
-          );
-        fusions.set(name, {
-          name,
-          adapters: statement.adapters,
-          span: statement.span,
-          origin: 'new',
-          dir: null,
-          config: resolved.ok ? resolved.value : null,
-        });
-      }
-    }
+    if (statement.kind === 'adapter') declareAdapter(statement, decls);
+    else if (statement.kind === 'head') declareHeadStatement(statement, decls);
+    else if (statement.kind === 'fusion') declareFusion(statement, decls);
   }
+  const { adapters, heads, fusions } = decls;
 
   return {
     env: {
