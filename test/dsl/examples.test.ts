@@ -24,12 +24,28 @@ describe('examples', () => {
     expect(renderDiagnostics(result.diagnostics, result.sources)).toBe('');
   });
 
-  it('seed-fusion: the fusion setup with its head and AdapterDrop', () => {
-    const source = readFileSync(join(EXAMPLES, 'seed-fusion.adapt'), 'utf8')
+  const checkedAgainstFixtures = (file: string) => {
+    const source = readFileSync(join(EXAMPLES, file), 'utf8')
       .replace('"assets/bert-mini"', '"../../fixtures/bert12"')
       .replace('"assets/store"', '"../../fixtures/store"');
-    expect(source).toContain('setup Stack(Fuse(multinli,qqp,qnli), head cb) drop 0..10\n');
-    const program = checkFile(join(import.meta.dirname, 'programs/seed-fusion.adapt'), { source }).program!;
+    return checkFile(join(import.meta.dirname, 'programs', file), { source }).program!;
+  };
+
+  it('sst2 and parallel: heads come with the loaded adapters and are inferred from the setup', () => {
+    const sst2 = checkedAgainstFixtures('sst2.adapt');
+    expect(sst2.setup).toEqual({ type: 'Stack', children: ['sst2'] });
+    expect(sst2.headSetup).toEqual({ kind: 'single', head: 'sst2' });
+    expect(checkedAgainstFixtures('adapterdrop.adapt').skipLayers).toEqual([0, 1, 2, 3, 4]);
+    const parallel = checkedAgainstFixtures('parallel.adapt');
+    expect(parallel.headSetup).toEqual({ kind: 'parallel', heads: ['task1', 'task2'] });
+    expect(parallel.heads.get('task2')?.config.num_labels).toBe(5);
+  });
+
+  it('seed-fusion: the fusion setup with its head and AdapterDrop', () => {
+    expect(readFileSync(join(EXAMPLES, 'seed-fusion.adapt'), 'utf8')).toContain(
+      'setup Stack(Fuse(multinli,qqp,qnli), head cb) drop 0..10\n',
+    );
+    const program = checkedAgainstFixtures('seed-fusion.adapt');
     expect(program.setup).toEqual({
       type: 'Stack',
       children: [{ type: 'Fuse', children: ['multinli', 'qqp', 'qnli'] }],
