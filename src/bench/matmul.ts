@@ -128,3 +128,15 @@ export function bestSchedule(
   candidates.sort((x, y) => y.rates.median - x.rates.median);
   return candidates[0]?.schedule;
 }
+
+/** Runs the benchmark and prints the table (and the fastest schedule per layout) to stdout. */
+export async function printMatmulBenchmark(options: MatmulBenchOptions = {}): Promise<MatmulBenchReport> {
+  const report = await benchmarkMatmul(options);
+  console.log(formatMatmulReport(report));
+  for (const layout of ['B[N,K]', 'B[K,N]'] as const) {
+    const best = bestSchedule(report, layout);
+    if (best)
+      console.log(`fastest (median) for ${layout}: ${best.rows}×${best.cols4} (wg ${best.workgroupSize})`);
+  }
+  return report;
+}

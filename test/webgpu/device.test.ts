@@ -48,7 +48,9 @@ describe('WebGPU device', () => {
       device: 'llvmpipe-llvm-15-0-6-256-bits-',
     };
     const summary = summarizeAdapter(info as unknown as GPUAdapterInfo, 'opengl-compat');
-    expect(summary.description).toMatch(/^llvmpipe: OpenGL version 4.5/);
+    expect(summary.description).toBe(
+      'llvmpipe (OpenGL version 4.5 (Core Profile) Mesa 22.3.6, llvmpipe-llvm-15-0-6-256-bits-)',
+    );
     expect(
       summarizeAdapter({ vendor: '', architecture: '', description: '' } as GPUAdapterInfo, 'browser')
         .description,

@@ -102,7 +102,8 @@ async function openDevice(gpu: GPU, adapter: GPUAdapter, backend: GpuBackend): P
 }
 
 /**
- * A useful adapter name from whatever the implementation fills in: Dawn-in-Node leaves vendor/architecture
+ * A useful adapter name from whatever the implementation fills in, led by "llvmpipe" when any field names it
+ * (Mesa's software rasterizer). Dawn-in-Node leaves vendor/architecture
  * empty on Mesa and puts "llvmpipe-llvm-15-…" in `device` and the GL version in `description`.
  */
 export function summarizeAdapter(info: GPUAdapterInfo, backend: GpuBackend): GpuAdapterSummary {
@@ -111,9 +112,10 @@ export function summarizeAdapter(info: GPUAdapterInfo, backend: GpuBackend): Gpu
     .map((s) => (s ?? '').trim())
     .filter((s, i, all) => s !== '' && all.indexOf(s) === i);
   const joined = parts.join(', ');
-  const llvmpipe = /llvmpipe/i.test(joined) && !/^llvmpipe/i.test(joined) ? 'llvmpipe: ' : '';
+  const named =
+    /llvmpipe/i.test(joined) && !/llvmpipe/i.test(info.description ?? '') ? `llvmpipe (${joined})` : joined;
   return {
-    description: joined === '' ? `unnamed ${backend} adapter` : llvmpipe + joined,
+    description: named === '' ? `unnamed ${backend} adapter` : named,
     vendor: info.vendor ?? '',
     architecture: info.architecture ?? '',
     backend,
