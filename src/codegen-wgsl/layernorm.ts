@@ -10,7 +10,10 @@ export type LayerNormSchedule =
   | { readonly kind: 'rowPerInvocation'; readonly workgroupSize: number }
   | { readonly kind: 'rowPerWorkgroup'; readonly workgroupSize: number };
 
-/** Measured faster on llvmpipe (src/bench/layernorm.ts). */
+/**
+ * Measured on llvmpipe with src/bench/layernorm.ts (512×768, x + residual): one row per invocation 2.6-4.4 GB/s;
+ * one row per workgroup 1.8-3.3 (wg 8), 0.9-1.7 (wg 64), 0.35-0.6 (wg 256).
+ */
 export const DEFAULT_LAYERNORM_SCHEDULE: LayerNormSchedule = { kind: 'rowPerInvocation', workgroupSize: 64 };
 
 export interface LayerNormSpec {
