@@ -33,6 +33,32 @@ describe('format', () => {
     );
   });
 
+  it('keeps every comment, in order, wherever comments are put between and after lines', () => {
+    const commentArb = fc.stringMatching(/^[^\n\r]{0,12}$/).map((text) => `# ${text}`.trimEnd());
+    fc.assert(
+      fc.property(
+        programArb,
+        fc.array(fc.tuple(fc.nat(), fc.boolean(), commentArb), { maxLength: 6 }),
+        (program, placed) => {
+          const lines = format(program).split('\n');
+          for (const [at, sameLine, comment] of placed) {
+            const i = at % lines.length;
+            if (sameLine && lines[i] !== '') lines[i] = `${lines[i]}  ${comment}`;
+            else lines.splice(i, 0, comment);
+          }
+          const withComments = parseClean(lines.join('\n'));
+          const once = format(withComments);
+          expect(parseClean(once).comments.map((c) => c.text)).toEqual(
+            withComments.comments.map((c) => c.text),
+          );
+          expect(withoutSpans(parseClean(once).statements)).toEqual(withoutSpans(program.statements));
+          expect(format(parseClean(once))).toBe(once);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('keeps comments, in order, and blank lines between groups', () => {
     const source = [
       '# header',

@@ -94,6 +94,23 @@ describe('front end robustness', () => {
     );
   });
 
+  it('formats every mutated file that still parses idempotently, keeping its comments', () => {
+    fc.assert(
+      fc.property(mutationArb, ({ base, edits }) => {
+        const parsed = parseText(mutate(base, edits), PROGRAM);
+        if (parsed.diagnostics.length > 0) return;
+        const once = format(parsed.program);
+        const reparsed = parseText(once, PROGRAM);
+        expect(reparsed.diagnostics).toEqual([]);
+        expect(reparsed.program.comments.map((c) => c.text)).toEqual(
+          parsed.program.comments.map((c) => c.text),
+        );
+        expect(format(reparsed.program)).toBe(once);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('never throws on token soup made of the language’s own words', () => {
     const wordArb = fc.constantFrom(
       'model',
