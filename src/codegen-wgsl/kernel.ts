@@ -48,10 +48,6 @@ export function dispatch1D(invocations: number, workgroupSize: number): [number,
   return [MAX_WORKGROUPS_PER_DIMENSION, Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION), 1];
 }
 
-export function ceilDiv(a: number, b: number): number {
-  return Math.ceil(a / b);
-}
-
 /** Throws a kernel-named error when a runtime size breaks an alignment the WGSL was specialised on. */
 export function requireMultipleOf(kernel: string, what: string, value: number, multiple: number): void {
   if (value % multiple !== 0) {
