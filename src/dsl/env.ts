@@ -145,7 +145,7 @@ function readModel(statement: Extract<Statement, { kind: 'model' }>, diagnostics
     span: statement.span,
     modelType: typeof config.model_type === 'string' ? config.model_type : null,
     numLayers,
-    hiddenSize: int(config.hidden_size) ?? int(config.d_model),
+    hiddenSize: int(config.hidden_size) ?? int(config.d_model) ?? int(config.n_embd),
   };
 }
 

@@ -492,6 +492,42 @@ const parallelModel: Rule = {
   },
 };
 
+/** Model types whose attention projects Q, K and V with one fused matrix (LoRAMergedLinear in the library). */
+const FUSED_QKV_MODEL_TYPES: ReadonlySet<string> = new Set(['gpt2', 'deberta']);
+
+const isSingleAdapter = (expr: Expr): boolean =>
+  expr.kind === 'adapter-ref' ||
+  (expr.kind === 'block' &&
+    expr.type === 'Stack' &&
+    compositionChildren(expr).length === 1 &&
+    compositionChildren(expr)[0].kind === 'adapter-ref');
+
+const fusedQkvLora: Rule = {
+  name: 'fused-qkv-lora',
+  description: 'on models with a fused QKV matrix, LoRA/IA³ adapters only run as a single-adapter setup',
+  check: ({ env }) => {
+    const type = env.model?.modelType;
+    if (!type || !FUSED_QKV_MODEL_TYPES.has(type)) return [];
+    return expressions(env).flatMap(({ expr }) => {
+      if (isSingleAdapter(expr)) return [];
+      return adapterLeaves(expr).flatMap(({ ref }) => {
+        const config = env.adapters.get(ref.name.name)?.config;
+        const family = config ? methodFamilies(config).find((f) => f === 'lora' || f === 'ia3') : undefined;
+        if (!family) return [];
+        const message = `\`${ref.name.name}\` uses ${FAMILY_NAMES[family]}, which on a \`${type}\` model (one fused QKV matrix) only runs as the only adapter of the setup`;
+        return [
+          error(
+            'fused-qkv-lora',
+            message,
+            ref.name.span,
+            `use \`setup ${ref.name.name}\` alone, or a bottleneck adapter`,
+          ),
+        ];
+      });
+    });
+  },
+};
+
 const declaredFusions: Rule = {
   name: 'declared-fusions',
   description: 'every Fuse has its declared fusion; fused adapters are bottleneck adapters',
@@ -715,6 +751,7 @@ export const RULES: readonly Rule[] = [
   uniformChildren,
   fuseLocations,
   parallelModel,
+  fusedQkvLora,
   declaredFusions,
   dropLayers,
   trainTargets,
