@@ -318,8 +318,6 @@ export const ADAPTER_PRESETS: Readonly<Record<string, () => AdapterConfig>> = {
 /** Registered methods adaptc does not implement: named so that the checker can say so plainly. */
 export const UNSUPPORTED_METHODS: ReadonlySet<string> = new Set(['mtl_lora', 'loreft', 'noreft', 'direft']);
 
-export const DEFAULT_ADAPTER_CONFIG = 'seq_bn';
-
 /** A method with explicit keys, as in `lora(r: 8)` or `seq_bn[reduction_factor=32]`. */
 export interface MethodSpec {
   readonly name: string;

@@ -12,7 +12,6 @@ export const isBool = expect('true or false', (v) => typeof v === 'boolean');
 export const isNumber = expect('a number', (v) => typeof v === 'number' && Number.isFinite(v));
 export const isNonNegative = expect('a number ≥ 0', (v) => typeof v === 'number' && v >= 0);
 export const isPositiveInt = expect('a positive integer', (v) => Number.isInteger(v) && (v as number) > 0);
-export const isNonNegativeInt = expect('an integer ≥ 0', (v) => Number.isInteger(v) && (v as number) >= 0);
 export const isString = expect('a word or string', (v) => typeof v === 'string');
 export const isNullableString = expect('a word, string or null', (v) => v === null || typeof v === 'string');
 export const isNullableNumber = expect('a number or null', (v) => v === null || typeof v === 'number');

@@ -16,16 +16,6 @@ export const ALLOWED_NESTINGS: Readonly<Record<BlockType, readonly BlockType[]>>
   MultiTask: ['Stack', 'Average', 'Fuse'],
 };
 
-export const BLOCK_TYPES: readonly BlockType[] = [
-  'Stack',
-  'Fuse',
-  'Split',
-  'BatchSplit',
-  'Parallel',
-  'Average',
-  'MultiTask',
-];
-
 /** Children that are adapters or blocks (a trailing `head X` of a Stack is not a composition child). */
 export const compositionChildren = (block: Block): readonly Expr[] =>
   block.children.filter((c) => c.kind !== 'head-ref');
