@@ -1,8 +1,15 @@
 // Every CLI command. To add one: write src/cli/commands/<name>.ts exporting a Command, add it here.
 import type { Command } from '../command.ts';
 import { checkCommand } from './check.ts';
+import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
 import { fmtCommand } from './fmt.ts';
 import { runCommand } from './run.ts';
 
-export const COMMANDS: readonly Command[] = [checkCommand, fmtCommand, runCommand, explainCommand];
+export const COMMANDS: readonly Command[] = [
+  checkCommand,
+  fmtCommand,
+  runCommand,
+  explainCommand,
+  demoCommand,
+];
