@@ -7,10 +7,10 @@ import { BUNDLED_ASSETS_DIR, EXAMPLES_DIR } from '../../bundled/paths.ts';
 import { writeBundledAssets } from '../../bundled/write.ts';
 import { type Compiled, compileFile } from '../../compiler.ts';
 import type { CheckedProgram } from '../../dsl/checked.ts';
-import { compositionToJson, formatStatement, parseFile } from '../../dsl/index.ts';
 import { inputsFromJson } from '../../runtime/io.ts';
 import { type Inputs, interpret, type Tensor } from '../../runtime/reference/interpret.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
+import { setupText } from '../../viz/plan.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { displayPath } from '../display.ts';
 import { reportUserError } from '../errors.ts';
@@ -79,15 +79,6 @@ Without files: runs the bundled examples (examples/*.adapt on the bundled bert-m
 a task adapter with its head, Stack(Fuse(…), head) with AdapterDrop, Parallel with two heads, AdapterDrop.
 With files: runs each on the --text sentences (default "${SST2_SENTENCE}"), one batch row per --text.
 Prints each head's probabilities by label, the backend that ran it and the time.`;
-
-/** The file's `setup` line as written (or its composition JSON when the setup lives in an include). */
-function setupText(program: CheckedProgram): string {
-  const statement = parseFile(program.file)?.program.statements.find((s) => s.kind === 'setup');
-  if (statement !== undefined) return formatStatement(statement);
-  return program.setup === null
-    ? 'no setup (the base model alone)'
-    : JSON.stringify(compositionToJson(program.setup));
-}
 
 function softmax(logits: readonly number[]): number[] {
   const max = Math.max(...logits);

@@ -4,6 +4,7 @@ import { checkCommand } from './check.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
 import { fmtCommand } from './fmt.ts';
+import { graphCommand } from './graph.ts';
 import { runCommand } from './run.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   runCommand,
   explainCommand,
   demoCommand,
+  graphCommand,
 ];
