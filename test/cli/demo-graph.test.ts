@@ -1,0 +1,129 @@
+// `adaptc demo` and `adaptc graph` as a user runs them: `node bin/adaptc.mjs …` in a subprocess, from a
+// working directory outside the package, with success output and the user-error paths.
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLED_ASSETS_DIR, PACKAGE_ROOT } from '../../src/bundled/paths.ts';
+
+const BIN = join(PACKAGE_ROOT, 'bin/adaptc.mjs');
+const work = fs.mkdtempSync(join(tmpdir(), 'adaptc-cli-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function adaptc(...args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], { cwd: work });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const failure = e as Result;
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+/** A .adapt file in the temp folder over the bundled model and store. */
+function adaptFile(name: string, body: string): string {
+  const file = join(work, name);
+  const header = `model "${join(BUNDLED_ASSETS_DIR, 'bert-mini')}"\nstore "${join(BUNDLED_ASSETS_DIR, 'store')}"\n`;
+  fs.writeFileSync(file, header + body);
+  return file;
+}
+
+describe.concurrent('adaptc demo', () => {
+  it('runs the four bundled scenarios from any directory: probabilities by label, backend, time', async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await adaptc('demo');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const notice = 'no WebGPU model runner yet: running on the reference interpreter (CPU)';
+    expect(stdout.split('\n').filter((l) => l === notice)).toHaveLength(1);
+    expect(stdout).toContain('random weights: the predictions are not meaningful');
+    for (const file of ['sst2', 'seed-fusion', 'parallel', 'adapterdrop'])
+      expect(stdout).toContain(`examples/${file}.adapt`);
+    expect(stdout).toContain('setup Stack(Fuse(multinli, qqp, qnli), head cb) drop 0..10');
+    expect(stdout).toMatch(
+      /"AdapterHub is awesome!" {2}negative 0\.\d{3} {2}positive 0\.\d{3} {2}→ (negative|positive)/,
+    );
+    expect(stdout).toContain('head task1 [2,3]');
+    expect(stdout).toContain('head task2 [2,5]');
+    expect(stdout.match(/ran on reference interpreter \(CPU\) in \d+ ms/g)).toHaveLength(4);
+  });
+
+  it('runs a given file on --text sentences', async () => {
+    const file = adaptFile('mine.adapt', 'adapter s = load "sentiment/sst-2@ukp"\nsetup s\n');
+    const { code, stdout } = await adaptc('demo', file, '--text', 'a great movie', '--text', 'a dull movie');
+    expect(code).toBe(0);
+    expect(stdout).toContain('head s [2,2]');
+    expect(stdout).toContain('"a dull movie"');
+  });
+
+  it('missing file → exit 1 naming it', async () => {
+    const { code, stderr } = await adaptc('demo', 'no-such.adapt');
+    expect(code).toBe(1);
+    expect(stderr).toContain('no-such.adapt:1:1: error[file-not-found]');
+  });
+
+  it('--text without a file → exit 1 with usage', async () => {
+    const { code, stderr } = await adaptc('demo', '--text', 'hello');
+    expect(code).toBe(1);
+    expect(stderr).toContain('--text needs FILE.adapt');
+  });
+});
+
+describe.concurrent('adaptc graph', () => {
+  it('writes an SVG naming the adapters and the head', async () => {
+    const out = join(work, 'out.svg');
+    const { code, stdout } = await adaptc(
+      'graph',
+      join(PACKAGE_ROOT, 'examples/seed-fusion.adapt'),
+      '-o',
+      out,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toBe(`wrote ${out}\n`);
+    const svg = fs.readFileSync(out, 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    for (const name of ['multinli', 'qqp', 'qnli', 'head cb', 'layer 10 · dropped'])
+      expect(svg).toContain(name);
+  });
+
+  it('missing file → exit 1 with file:1:1', async () => {
+    const { code, stderr } = await adaptc('graph', 'nope.adapt', '-o', join(work, 'x.svg'));
+    expect(code).toBe(1);
+    expect(stderr).toContain('nope.adapt:1:1: error[file-not-found]');
+    expect(fs.existsSync(join(work, 'x.svg'))).toBe(false);
+  });
+
+  it('missing adapter folder in the store → exit 1 naming the id and the folder looked in', async () => {
+    const file = adaptFile('missing.adapt', 'adapter x = load "sentiment/imdb@ukp"\nsetup x\n');
+    for (const command of ['graph', 'demo']) {
+      const { code, stderr } = await adaptc(command, file);
+      expect(code, command).toBe(1);
+      expect(stderr).toContain('missing.adapt:3:13: error[adapter-not-found]');
+      expect(stderr).toContain('"sentiment/imdb@ukp"');
+      expect(stderr).toContain(join(BUNDLED_ASSETS_DIR, 'store', 'sentiment/imdb@ukp'));
+    }
+  });
+
+  it('bad syntax → exit 1 with file:line:col', async () => {
+    const file = adaptFile('bad.adapt', 'adapter a = = seq_bn\nsetup a\n');
+    for (const command of ['graph', 'demo']) {
+      const { code, stderr } = await adaptc(command, file);
+      expect(code, command).toBe(1);
+      expect(stderr).toContain('bad.adapt:3:13: error[syntax]');
+    }
+  });
+
+  it('no file → exit 1 with usage', async () => {
+    const { code, stderr } = await adaptc('graph');
+    expect(code).toBe(1);
+    expect(stderr).toContain('usage: adaptc graph FILE.adapt');
+  });
+});
