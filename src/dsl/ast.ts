@@ -104,6 +104,8 @@ export type Statement =
       readonly span: Span;
     }
   | { readonly kind: 'setup'; readonly expr: Expr; readonly drop: LayerSet | null; readonly span: Span }
+  /** `merge a, b`: model.merge_adapter(a) for each LoRA/IA³ adapter, as the library merges them. */
+  | { readonly kind: 'merge'; readonly names: readonly Ident[]; readonly span: Span }
   | {
       readonly kind: 'train';
       /** `train adapter EXPR` is train_adapter; `train fusion EXPR` is train_adapter_fusion. */

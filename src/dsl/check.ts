@@ -105,6 +105,7 @@ function checkedProgram(env: Env, file: string): CheckedProgram {
     setup: setup ? toComposition(setup.expr) : null,
     headSetup: inferred?.ok ? inferred.headSetup : null,
     skipLayers: setup?.drop ? expandLayers(setup.drop.items) : [],
+    merged: env.merges.flatMap((m) => m.names.map((n) => n.name)),
     training,
   };
 }

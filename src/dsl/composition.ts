@@ -91,7 +91,11 @@ export function toComposition(expr: Expr, top = true): Composition | null {
   if (expr.kind === 'head-ref') return null;
   if (expr.kind === 'adapter-ref')
     return top ? { type: 'Stack', children: [expr.name.name] } : expr.name.name;
-  const children = compositionChildren(expr).flatMap((c) => {
+  const own = compositionChildren(expr);
+  // `Stack(x, head h)` only attaches a head: it is `x`, adding no nesting level (a nested Stack
+  // would re-run the pre-LayerNorm of its first bottleneck adapter in the library).
+  if (expr.type === 'Stack' && own.length === 1 && explicitHead(expr) !== null) return toComposition(own[0], top);
+  const children = own.flatMap((c) => {
     const sub = toComposition(c, false);
     return sub === null ? [] : [sub];
   });

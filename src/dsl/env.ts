@@ -25,6 +25,7 @@ import { fileExists, isDirectory, readJson, relativeTo } from './load.ts';
 
 export type SetupStatement = Extract<Statement, { kind: 'setup' }>;
 export type TrainStatement = Extract<Statement, { kind: 'train' }>;
+export type MergeStatement = Extract<Statement, { kind: 'merge' }>;
 
 export interface ModelInfo {
   readonly dir: string;
@@ -79,6 +80,7 @@ export interface Env {
   readonly fusions: ReadonlyMap<string, FusionDecl>;
   readonly setups: readonly SetupStatement[];
   readonly trains: readonly TrainStatement[];
+  readonly merges: readonly MergeStatement[];
 }
 
 /** Where an earlier declaration is, as seen from a later one: `line 3:9`, or `common.adapt:3:9` in another file. */
@@ -392,6 +394,7 @@ export function buildEnv(statements: readonly Statement[]): { env: Env; diagnost
       fusions,
       setups: statements.filter((s): s is SetupStatement => s.kind === 'setup'),
       trains: statements.filter((s): s is TrainStatement => s.kind === 'train'),
+      merges: statements.filter((s): s is MergeStatement => s.kind === 'merge'),
     },
     diagnostics,
   };

@@ -91,6 +91,8 @@ export function formatStatement(statement: Statement): string {
       return `head ${statement.name.name} = ${formatLoadOrNew(statement.source)}`;
     case 'setup':
       return `setup ${formatExpr(statement.expr)}${statement.drop ? ` drop ${formatLayers(statement.drop)}` : ''}`;
+    case 'merge':
+      return `merge ${statement.names.map((n) => n.name).join(', ')}`;
     case 'train': {
       const unfreeze = statement.unfreezeAdapters ? ' unfreeze adapters' : '';
       const drop = statement.randomDrop

@@ -28,6 +28,7 @@ export const FusionKw = keyword('FusionKw', 'fusion', [StatementKeyword]);
 export const HeadKw = keyword('HeadKw', 'head', [StatementKeyword]);
 export const Setup = keyword('Setup', 'setup', [StatementKeyword]);
 export const Train = keyword('Train', 'train', [StatementKeyword]);
+export const Merge = keyword('Merge', 'merge', [StatementKeyword]);
 export const Load = keyword('Load', 'load');
 export const Without = keyword('Without', 'without');
 export const Drop = keyword('Drop', 'drop');
@@ -83,6 +84,7 @@ export const ALL_TOKENS: TokenType[] = [
   HeadKw,
   Setup,
   Train,
+  Merge,
   Load,
   Without,
   Drop,

@@ -39,6 +39,7 @@ import {
   LBracket,
   Load,
   LParen,
+  Merge,
   Model,
   Null,
   NumberLit,
@@ -72,6 +73,7 @@ class AdaptCstParser extends CstParser {
       { ALT: () => this.SUBRULE(this.headStatement) },
       { ALT: () => this.SUBRULE(this.setupStatement) },
       { ALT: () => this.SUBRULE(this.trainStatement) },
+      { ALT: () => this.SUBRULE(this.mergeStatement) },
     ]);
   });
 
@@ -208,6 +210,11 @@ class AdaptCstParser extends CstParser {
       this.CONSUME(Random);
       this.SUBRULE(this.layerItem, { LABEL: 'randomDrop' });
     });
+  });
+
+  mergeStatement = this.RULE('mergeStatement', () => {
+    this.CONSUME(Merge);
+    this.AT_LEAST_ONE_SEP({ SEP: Comma, DEF: () => this.CONSUME(Identifier, { LABEL: 'names' }) });
   });
 
   expr = this.RULE('expr', () => {
@@ -390,6 +397,10 @@ class Converter {
           span,
         };
       }
+      case 'mergeStatement': {
+        const names = (inner.children.names ?? []).filter(isToken).map((t) => this.ident(t));
+        return { kind: 'merge', names, span };
+      }
       default:
         throw new Incomplete();
     }
@@ -510,7 +521,8 @@ export interface ParseResult {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-const STATEMENT_HINT = 'a statement starts with model, store, include, adapter, fusion, head, setup or train';
+const STATEMENT_HINT =
+  'a statement starts with model, store, include, adapter, fusion, head, setup, train or merge';
 
 /** Parses .adapt text. Never throws: problems come back as diagnostics, broken statements are left out. */
 export function parseText(text: string, file: string): ParseResult {

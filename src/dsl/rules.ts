@@ -739,6 +739,74 @@ const uniqueKeys: Rule = {
 };
 
 /** Every rule, in the order their diagnostics are gathered (the output is sorted by position anyway). */
+/** The weights an adapter's modules sit on (`q`, `v`, `intermediate`, …), whatever the method. */
+const moduleSites = (config: Parameters<typeof singleConfigs>[0]): Set<string> =>
+  new Set(singleConfigs(config).flatMap((c) => adapterLocations(c).map((l) => l.split('@')[1])));
+
+const mergeableAdapters: Rule = {
+  name: 'mergeable-adapters',
+  description: 'merged adapters are declared, ungated LoRA or IA³, each merged once and one per weight',
+  check: ({ env }) => {
+    const merged = env.merges.flatMap((m) => m.names);
+    const problems = merged.flatMap((ref, i): Diagnostic[] => {
+      const decl = env.adapters.get(ref.name);
+      if (!decl) {
+        return [
+          error(
+            'undefined-adapter',
+            `adapter \`${ref.name}\` is not declared`,
+            ref.span,
+            didYouMean(ref.name, env.adapters.keys()),
+          ),
+        ];
+      }
+      if (merged.slice(0, i).some((m) => m.name === ref.name))
+        return [error('merge-twice', `adapter \`${ref.name}\` is merged twice`, ref.span)];
+      if (!decl.config) return [];
+      const members = singleConfigs(decl.config);
+      if (!members.every((c) => c.architecture === 'lora')) {
+        const methods = methodFamilies(decl.config).join(' + ');
+        return [
+          error(
+            'merge-method',
+            `only LoRA and IA³ adapters can be merged; \`${ref.name}\` is ${methods}`,
+            ref.span,
+          ),
+        ];
+      }
+      if (members.some((c) => c.architecture === 'lora' && c.use_gating)) {
+        return [
+          error(
+            'merge-gated',
+            `adapter \`${ref.name}\` is gated; the library cannot merge gated LoRA`,
+            ref.span,
+          ),
+        ];
+      }
+      return [];
+    });
+    const clashes = merged.flatMap((ref, i): Diagnostic[] => {
+      const config = env.adapters.get(ref.name)?.config;
+      if (!config) return [];
+      const sites = moduleSites(config);
+      const earlier = merged.slice(0, i).find((m) => {
+        const other = env.adapters.get(m.name)?.config;
+        return m.name !== ref.name && other && [...moduleSites(other)].some((site) => sites.has(site));
+      });
+      return earlier
+        ? [
+            error(
+              'merge-clash',
+              `\`${ref.name}\` and \`${earlier.name}\` would merge into the same weights; the library merges one adapter per layer`,
+              ref.span,
+            ),
+          ]
+        : [];
+    });
+    return [...problems, ...clashes];
+  },
+};
+
 export const RULES: readonly Rule[] = [
   modelDeclared,
   singleSetup,
@@ -758,4 +826,5 @@ export const RULES: readonly Rule[] = [
   headChannels,
   modelShape,
   uniqueKeys,
+  mergeableAdapters,
 ];

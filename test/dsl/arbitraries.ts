@@ -163,6 +163,11 @@ const statementArb: fc.Arbitrary<Statement> = fc.oneof(
     }),
     span: fc.constant(SPAN),
   }),
+  fc.record({
+    kind: fc.constant('merge' as const),
+    names: fc.array(identArb, { minLength: 1, maxLength: 3 }),
+    span: fc.constant(SPAN),
+  }),
 );
 
 export const programArb: fc.Arbitrary<Program> = fc

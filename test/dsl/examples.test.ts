@@ -46,10 +46,8 @@ describe('examples', () => {
       'setup Stack(Fuse(multinli,qqp,qnli), head cb) drop 0..10\n',
     );
     const program = checkedAgainstFixtures('seed-fusion.adapt');
-    expect(program.setup).toEqual({
-      type: 'Stack',
-      children: [{ type: 'Fuse', children: ['multinli', 'qqp', 'qnli'] }],
-    });
+    // The Stack only attaches the head: the setup is the Fuse itself.
+    expect(program.setup).toEqual({ type: 'Fuse', children: ['multinli', 'qqp', 'qnli'] });
     expect(program.headSetup).toEqual({ kind: 'single', head: 'cb' });
     expect(program.skipLayers).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(program.training).toEqual({
