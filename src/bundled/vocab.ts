@@ -40,12 +40,12 @@ export const BUNDLED_WORDS: readonly string[] = [
   `),
   // people, places, activities
   ...words(`
-    man men woman women child children boy girl people person dog cat player players team game sport
-    soccer ball guitar song street park city house home school car water beach field table road world
-    work play playing played run running walk walking sit sitting eat eating read reading sing singing
-    sleep sleeping ride riding make made see saw go going went come came say said know think want get
-    take multiple several group young old big small long new red blue green outside inside together
-    alone near around
+    man men male males female females woman women child children boy girl people person dog cat player
+    players team game sport soccer ball guitar song street park city house home school car water beach
+    field table road world work play playing played run running walk walking sit sitting eat eating read
+    reading sing singing sleep sleeping ride riding make made see saw go going went come came say said
+    know think want get take multiple several group young old big small long new red blue green outside
+    inside together alone near around
   `),
   // questions and paraphrase
   ...words(`
