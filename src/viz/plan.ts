@@ -12,7 +12,7 @@ export interface PlanColumn {
   /** What the column is called in the picture: the adapter's name, or `Fuse(a, b, c)`. */
   readonly label: string;
   readonly kind: 'adapter' | 'fusion';
-  /** Text under the name: the method (`bottleneck`, `lora`, …) or the fusion's adapters. */
+  /** Text under the name: the adapter's method (`bottleneck`, `lora`, …), or `AdapterFusion`. */
   readonly detail: string;
 }
 
@@ -78,6 +78,7 @@ export function hookPoint(key: string): string {
     return `LoRA ${site[lora[1] as keyof typeof site]}`;
   }
   if (key.includes('prefix_tuning') || key.includes('.prefix_gates.')) return 'prefix';
+  if (key.includes('.prompt_tunings.')) return 'prompt';
   if (key.includes('.attention.output.'))
     return key.includes('adapter_fusion_layer') ? 'fusion (mh)' : 'mh_adapter';
   if (key.includes('.output.')) return key.includes('adapter_fusion_layer') ? 'fusion' : 'output_adapter';

@@ -112,7 +112,7 @@ function headLines(
     const probs = softmax(Array.from(logits.data.subarray(r * count, (r + 1) * count)));
     const best = probs.indexOf(Math.max(...probs));
     const cells = probs.map((p, i) => `${labels[i]} ${p.toFixed(3)}`).join('  ');
-    lines.push(`    ${quoted(texts[r] ?? '', 48)}  ${cells}  → ${labels[best]}`);
+    lines.push(`    ${quoted(texts[r] ?? '', 80)}  ${cells}  → ${labels[best]}`);
   }
   return lines;
 }
