@@ -223,9 +223,6 @@ export function lowerProgram(program: CheckedProgram, model: EncoderConfig): Gra
   const g = new GraphBuilder();
   const ctx: LowerContext = { g, model, program, forward: { parallelized: false, originalBatch: null } };
   const setup = asBlock(program.setup);
-  if (setup !== null && JSON.stringify(setup).includes('"MultiTask"')) {
-    throw new LoweringError('MultiTask is not lowered yet');
-  }
   const skip = new Set(program.skipLayers);
   g.scope = 'embeddings';
   let hidden = embeddings(ctx);

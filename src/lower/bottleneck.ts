@@ -20,6 +20,7 @@ import {
   param,
   reshape,
   scale,
+  selectRows,
   sliceAxis,
   tileToBatchOf,
 } from './context.ts';
@@ -301,6 +302,31 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
       const sum = weighted.reduce((a, b) => add(ctx, a, b));
       return { ...states[0], hidden: scale(ctx, sum, 1 / states.length), last: states.at(-1)!.last };
     },
+    selectRows: (taskIds, states) => ({
+      hidden: selectRows(
+        ctx,
+        taskIds,
+        states.map((s) => s.hidden),
+      ),
+      input: selectRows(
+        ctx,
+        taskIds,
+        states.map((s) => s.input),
+      ),
+      residual: selectRows(
+        ctx,
+        taskIds,
+        states.map((s) => s.residual),
+      ),
+      up: states.every((s) => s.up !== null)
+        ? selectRows(
+            ctx,
+            taskIds,
+            states.map((s) => s.up!),
+          )
+        : null,
+      last: states.at(-1)!.last,
+    }),
     fuse(block, s, recurse) {
       const fusionName = flatten(block).join(',');
       const fusion = ctx.program.fusions.get(fusionName);

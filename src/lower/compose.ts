@@ -2,6 +2,7 @@
 // primitives. Each method (bottleneck, LoRA/IA³, prefix tuning) supplies how its state is sliced,
 // concatenated, repeated, averaged and sent through one adapter; the blocks' meaning lives here.
 import type { Composition } from '../dsl/checked.ts';
+import type { NodeId } from '../ir/graph.ts';
 import { type Dim, dimEquals, formatDim, lit, scaleDim } from '../ir/shape.ts';
 import { type LowerContext, LoweringError } from './context.ts';
 
@@ -18,6 +19,8 @@ export interface MethodOps<S> {
   padAndConcat(states: readonly S[]): S;
   repeat(s: S, times: number): S;
   mean(states: readonly S[], weights: readonly number[]): S;
+  /** Row r of the result from states[taskIds[r]] (MultiTask). */
+  selectRows(taskIds: NodeId, states: readonly S[]): S;
   /** AdapterHub's allow_multi_parallelize (LoRA: q, k and v replicate independently). */
   readonly multiParallelize: boolean;
   fuse?(block: Block & { type: 'Fuse' }, s: S, recurse: (child: Composition, s: S) => S): S;
@@ -70,7 +73,7 @@ export function compose<S>(ctx: LowerContext, ops: MethodOps<S>, setup: Block, s
       case 'BatchSplit':
         return batchSplit(b.children, b.batch_sizes, s);
       case 'MultiTask':
-        throw new LoweringError('MultiTask is lowered by row selection, not inside a method');
+        return multiTask(b.children, s);
       case 'Parallel':
         return parallel(b, s);
       case 'Average': {
@@ -105,6 +108,21 @@ export function compose<S>(ctx: LowerContext, ops: MethodOps<S>, setup: Block, s
     const total = ops.batch(pre);
     // Sizes are static; the runtime checks that the batch equals their sum (AdapterHub raises IndexError).
     return perChild(children, pre, (i) => [lit(at[i]), i === sizes.length - 1 ? total : lit(at[i + 1])]);
+  };
+
+  // compose_multi_task_learning sorts rows by task id and runs a BatchSplit over them; rows are
+  // independent, so row r is child task_ids[r] on that row. The library's pre-block runs twice
+  // (once for MultiTask, once more inside the BatchSplit it builds): reproduced.
+  const multiTask = (children: readonly Composition[], s: S): S => {
+    if (ctx.forward.parallelized)
+      throw new LoweringError('MultiTask after a Parallel block: task_ids name the original rows only');
+    const setup: Block = { type: 'MultiTask', children };
+    const pre = ops.preBlock(setup, ops.preBlock(setup, s));
+    const taskIds = ctx.g.input('task_ids', [ops.batch(pre)]);
+    return ops.selectRows(
+      taskIds,
+      children.map((c) => child(c, pre)),
+    );
   };
 
   const parallel = (b: Block & { type: 'Parallel' }, s: S): S => {

@@ -84,3 +84,8 @@ export function expand(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
 }
 
 export const ONE = lit(1);
+
+/** Row r from parts[taskIds[r]]; parts that are the same node stay one node. */
+export function selectRows(ctx: LowerContext, taskIds: NodeId, parts: readonly NodeId[]): NodeId {
+  return parts.every((p) => p === parts[0]) ? parts[0] : ctx.g.add({ op: 'row_select' }, [taskIds, ...parts]);
+}

@@ -18,6 +18,7 @@ import {
   param,
   reshape,
   scale,
+  selectRows,
   sliceAxis,
 } from './context.ts';
 import { type LoraLocation, loraKey } from './keys.ts';
@@ -157,6 +158,35 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
       const weighted = states.map((s, i) => scale(ctx, s.hidden!, weights[i]));
       const sum = weighted.reduce((a, b) => add(ctx, a, b));
       return { ...states[0], hidden: scale(ctx, sum, 1 / states.length), last: states.at(-1)!.last };
+    },
+    selectRows: (taskIds, states) => {
+      const branches = states.filter((s) => s.hidden !== null);
+      if (branches.length !== 0 && branches.length !== states.length) {
+        throw new LoweringError(
+          `MultiTask: every child needs a LoRA module at layer ${site.layer} ${site.location}`,
+        );
+      }
+      return {
+        input: selectRows(
+          ctx,
+          taskIds,
+          states.map((s) => s.input),
+        ),
+        hidden:
+          branches.length === 0
+            ? null
+            : selectRows(
+                ctx,
+                taskIds,
+                branches.map((s) => s.hidden!),
+              ),
+        output: selectRows(
+          ctx,
+          taskIds,
+          states.map((s) => s.output),
+        ),
+        last: states.at(-1)!.last,
+      };
     },
   };
 }

@@ -161,6 +161,9 @@ function prefixOps(ctx: LowerContext, layer: number): MethodOps<PrefixState> {
       value: tile(s.value, times),
       mask: tile(s.mask, times),
     }),
+    selectRows: () => {
+      throw new LoweringError('prefix tuning does not support MultiTask');
+    },
     mean: () => {
       throw new LoweringError(
         'prefix tuning does not support Average (the library raises NotImplementedError)',
