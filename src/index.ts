@@ -1,5 +1,5 @@
 // adaptc's programmatic API: compile a .adapt file, optimize it, run it on the reference interpreter.
-export { CompileError, type Compiled, checkProgram, compileFile, lower } from './compiler.ts';
+export { type Compiled, CompileError, checkProgram, compileFile, lower } from './compiler.ts';
 export type { CheckedProgram, Composition, HeadSetup } from './dsl/checked.ts';
 export { checkFile, format, parseText } from './dsl/index.ts';
 export type { Graph, Node } from './ir/graph.ts';
