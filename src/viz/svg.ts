@@ -64,7 +64,7 @@ function layoutOf(plan: CompositionPlan): PlanLayout {
   const gridLeft = MARGIN + LABEL_WIDTH;
   return {
     gridLeft,
-    gridRight: gridLeft + Math.max(plan.columns.length, 1) * COLUMN_WIDTH,
+    gridRight: gridLeft + Math.max(plan.columns.length, plan.heads.length, 1) * COLUMN_WIDTH,
     rowHeight: ROW_HEIGHT,
     rowTop: (layer) => GRID_TOP + HEADER_HEIGHT + (layer + 1) * ROW_HEIGHT,
     columnLeft: (column) => gridLeft + column * COLUMN_WIDTH,
