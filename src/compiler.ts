@@ -50,6 +50,6 @@ export function lower(program: CheckedProgram): { model: EncoderConfig; graph: G
 export function compileFile(path: string): Compiled {
   const program = checkProgram(path);
   const { model, graph } = lower(program);
-  const weights = bindWeights(graph, program, loadProgramWeights(program).weights);
+  const weights = bindWeights(graph, program, model, loadProgramWeights(program).weights);
   return { program, model, graph, weights };
 }

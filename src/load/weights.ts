@@ -4,8 +4,9 @@ import { readAdapterHubFolder, renameModuleKeys, withBasePrefix } from '../check
 import { readModelFolder } from '../checkpoint/hf-model.ts';
 import { CheckpointError, type HostTensor, type StateDict } from '../checkpoint/tensor.ts';
 import type { CheckedProgram } from '../dsl/checked.ts';
-import type { Graph } from '../ir/graph.ts';
+import type { Graph, Node, ParamOrigin } from '../ir/graph.ts';
 import { evalShape } from '../ir/shape.ts';
+import { lowerProgram } from '../lower/bert.ts';
 import { BASE } from '../lower/keys.ts';
 import { type EncoderConfig, encoderConfigFromJson } from '../lower/model-config.ts';
 import { initialValue } from './init.ts';
@@ -59,44 +60,87 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
   return { config, weights };
 }
 
+/** Every parameter a module would have in the library once added (all layers, whatever the setup drops). */
+function moduleParameters(
+  program: CheckedProgram,
+  model: EncoderConfig,
+  origin: ParamOrigin,
+): readonly Node[] {
+  if (origin.kind === 'base') return [];
+  const alone: CheckedProgram = {
+    ...program,
+    setup:
+      origin.kind === 'adapter'
+        ? { type: 'Stack', children: [origin.name] }
+        : origin.kind === 'fusion'
+          ? { type: 'Fuse', children: program.fusions.get(origin.name)!.adapters }
+          : null,
+    headSetup: origin.kind === 'head' ? { kind: 'single', head: origin.name } : null,
+    skipLayers: [],
+    merged: [],
+  };
+  const graph = lowerProgram(alone, model);
+  return graph.nodes.filter(
+    (n) =>
+      n.op === 'param' &&
+      n.origin.kind === origin.kind &&
+      'name' in n.origin &&
+      n.origin.name === origin.name,
+  );
+}
+
+/** The modules the program declares new (not loaded): their parameters are initialized, not read. */
+function newModules(program: CheckedProgram): ParamOrigin[] {
+  return [
+    ...[...program.adapters.values()]
+      .filter((a) => a.origin === 'new')
+      .map((a) => ({ kind: 'adapter' as const, name: a.name })),
+    ...[...program.fusions.values()]
+      .filter((f) => f.origin === 'new')
+      .map((f) => ({ kind: 'fusion' as const, name: f.name })),
+    ...[...program.heads.values()]
+      .filter((h) => h.origin === 'new')
+      .map((h) => ({ kind: 'head' as const, name: h.name })),
+  ];
+}
+
 /**
- * Checks every parameter the graph reads against the loaded weights and fills the parameters of new
- * modules (declared in the program, not loaded) with the library's initialization, seeded.
- * A loaded tensor of the wrong shape is an error naming the key and both shapes.
+ * Binds the weights a graph reads: checks every loaded tensor's shape against the graph (an error
+ * names the key and both shapes), and gives every parameter of every new module (declared in the
+ * program, not loaded) the library's initialization, seeded — in every layer, as add_adapter would.
  */
 export function bindWeights(
   graph: Graph,
   program: CheckedProgram,
+  model: EncoderConfig,
   loaded: WeightStore,
   seed = 0,
 ): WeightStore {
   const store = new Map(loaded);
+  for (const origin of newModules(program)) {
+    for (const p of moduleParameters(program, model, origin)) {
+      if (p.op === 'param' && !store.has(p.key))
+        store.set(p.key, initialValue(p.key, evalShape(p.shape, { B: 0, T: 0 }), seed));
+    }
+  }
   for (const n of graph.nodes) {
     if (n.op !== 'param') continue;
     const expected = evalShape(n.shape, { B: 0, T: 0 });
     const have = store.get(n.key);
-    if (have) {
-      if (have.shape.join() !== expected.join()) {
-        throw new CheckpointError(
-          n.origin.kind === 'base' ? program.model : n.origin.name,
-          `has shape [${have.shape}] but the model needs [${expected}]`,
-          n.key,
-        );
-      }
-      continue;
-    }
-    const isNew =
-      (n.origin.kind === 'adapter' && program.adapters.get(n.origin.name)?.origin === 'new') ||
-      (n.origin.kind === 'head' && program.heads.get(n.origin.name)?.origin === 'new') ||
-      (n.origin.kind === 'fusion' && program.fusions.get(n.origin.name)?.origin === 'new');
-    if (!isNew) {
+    if (!have) {
       const owner =
         n.origin.kind === 'base'
           ? `the model folder ${program.model}`
           : `${n.origin.kind} '${n.origin.name}'`;
       throw new CheckpointError(owner, `missing tensor of shape [${expected}]`, n.key);
     }
-    store.set(n.key, initialValue(n.key, expected, seed));
+    if (have.shape.join() !== expected.join()) {
+      throw new CheckpointError(
+        n.origin.kind === 'base' ? program.model : n.origin.name,
+        `has shape [${have.shape}] but the model needs [${expected}]`,
+        n.key,
+      );
+    }
   }
   return store;
 }
