@@ -94,7 +94,8 @@ export function toComposition(expr: Expr, top = true): Composition | null {
   const own = compositionChildren(expr);
   // `Stack(x, head h)` only attaches a head: it is `x`, adding no nesting level (a nested Stack
   // would re-run the pre-LayerNorm of its first bottleneck adapter in the library).
-  if (expr.type === 'Stack' && own.length === 1 && explicitHead(expr) !== null) return toComposition(own[0], top);
+  if (expr.type === 'Stack' && own.length === 1 && explicitHead(expr) !== null)
+    return toComposition(own[0], top);
   const children = own.flatMap((c) => {
     const sub = toComposition(c, false);
     return sub === null ? [] : [sub];
