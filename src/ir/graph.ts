@@ -6,7 +6,7 @@ import type { Dim, Shape } from './shape.ts';
 
 export type NodeId = number;
 export type DType = 'f32' | 'i32';
-export type InputName = 'input_ids' | 'attention_mask' | 'token_type_ids' | 'task_ids';
+export type InputName = 'input_ids' | 'attention_mask' | 'token_type_ids' | 'task_ids' | 'labels';
 
 export type ParamOrigin =
   | { readonly kind: 'base' }
@@ -61,7 +61,24 @@ export type Op =
    */
   | { readonly op: 'segmented_linear'; readonly bounds: readonly Dim[] }
   /** inputs [task_ids [B], c₀ … cₙ₋₁ (same shape, batch first)] → row r taken from c_{task_ids[r]} */
-  | { readonly op: 'row_select' };
+  | { readonly op: 'row_select' }
+  // Training ops (src/autodiff): losses and the backward pieces the forward ops cannot express.
+  /** Sum over one axis, keeping it with size 1. */
+  | { readonly op: 'sum'; readonly axis: number }
+  /** inputs [x, dy] → dy · fn′(x), elementwise. */
+  | { readonly op: 'unary_grad'; readonly fn: UnaryFn }
+  /**
+   * inputs [x, gamma, dy] of layernorm → wrt 'input': dL/dx; wrt 'scale': dy · x̂ (x normalized,
+   * before gamma), which summed over rows is dL/dgamma.
+   */
+  | { readonly op: 'layernorm_grad'; readonly eps: number; readonly wrt: 'input' | 'scale' }
+  /**
+   * inputs [logits [..., C], labels [...] i32, mask? [...] i32] → []: torch CrossEntropyLoss, the mean
+   * over positions whose label is not -100 (ignore_index) and, given a mask, whose mask is 1.
+   */
+  | { readonly op: 'cross_entropy' }
+  /** inputs [logits, labels, dloss [], mask?] → dL/dlogits of cross_entropy, scaled by dloss. */
+  | { readonly op: 'cross_entropy_grad' };
 
 export type OpKind = Op['op'];
 

@@ -124,5 +124,19 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return f32([x.shape[0], ONE, ONE, x.shape[1]]);
     case 'row_select':
       return { shape: y.shape, dtype: y.dtype };
+    case 'sum': {
+      const axis = normAxis(op.axis, x.shape.length);
+      return f32(x.shape.map((d, i) => (i === axis ? ONE : d)));
+    }
+    case 'unary_grad':
+      return f32(broadcast(x.shape, y.shape));
+    case 'layernorm_grad':
+      return f32(x.shape);
+    case 'cross_entropy':
+      if (!shapeEqualsUpTo(x.shape.slice(0, -1), y.shape))
+        throw new Error(`cross_entropy: labels ${formatShape(y.shape)} for logits ${formatShape(x.shape)}`);
+      return f32([]);
+    case 'cross_entropy_grad':
+      return f32(x.shape);
   }
 }

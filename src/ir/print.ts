@@ -18,10 +18,14 @@ function attrs(n: Node): string {
       return n.transB ? '.tB' : '';
     case 'binary':
     case 'unary':
+    case 'unary_grad':
       return `.${n.fn}`;
+    case 'layernorm_grad':
+      return `{eps=${n.eps}, wrt=${n.wrt}}`;
     case 'layernorm':
       return `{eps=${n.eps}}`;
     case 'mean':
+    case 'sum':
     case 'concat':
       return `{axis=${n.axis}}`;
     case 'reshape':

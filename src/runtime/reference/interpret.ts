@@ -1,6 +1,8 @@
 // The reference interpreter: runs any IR graph on the CPU in plain TypeScript. Clear over fast; it
 // defines correct for every pass, kernel and backend. Storage is f32 (values are rounded to f32 after
 // every op, as PyTorch does); reductions accumulate in f64.
+
+import { unaryDerivatives } from '../../autodiff/derivatives.ts';
 import type { HostTensor } from '../../checkpoint/tensor.ts';
 import type { Graph, InputName, Node } from '../../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
@@ -187,6 +189,90 @@ function concatAxis(parts: readonly Tensor[], axis: number, outShape: number[]):
   return out;
 }
 
+function sumAxis(x: Tensor, axis: number): Float32Array {
+  const len = x.shape[axis];
+  return meanAxis(x, axis).map((m) => m * len);
+}
+
+/** dL/dx (wrt 'input') or dy·x̂ (wrt 'scale') of layernorm, row by row. */
+function layernormGrad(
+  x: Tensor,
+  gamma: Tensor,
+  dy: Tensor,
+  eps: number,
+  wrt: 'input' | 'scale',
+): Float32Array {
+  const h = x.shape[x.shape.length - 1];
+  const out = new Float32Array(x.data.length);
+  const xhat = new Float64Array(h);
+  for (let r = 0; r < x.data.length / h; r++) {
+    let mean = 0;
+    for (let i = 0; i < h; i++) mean += x.data[r * h + i];
+    mean /= h;
+    let variance = 0;
+    for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
+    variance /= h;
+    const inv = 1 / Math.sqrt(variance + eps);
+    let meanG = 0;
+    let meanGX = 0;
+    for (let i = 0; i < h; i++) {
+      xhat[i] = (x.data[r * h + i] - mean) * inv;
+      const g = dy.data[r * h + i] * gamma.data[i];
+      meanG += g;
+      meanGX += g * xhat[i];
+    }
+    meanG /= h;
+    meanGX /= h;
+    for (let i = 0; i < h; i++) {
+      out[r * h + i] =
+        wrt === 'scale'
+          ? dy.data[r * h + i] * xhat[i]
+          : inv * (dy.data[r * h + i] * gamma.data[i] - meanG - xhat[i] * meanGX);
+    }
+  }
+  return out;
+}
+
+/** Rows of cross-entropy that count: label ≠ -100 (ignore_index) and, with a mask, mask = 1. */
+function countedRows(logits: Tensor, labels: Tensor, mask: Tensor | undefined): boolean[] {
+  const classes = logits.shape[logits.shape.length - 1];
+  return Array.from(labels.data, (label, r) => {
+    if (label === -100 || (mask !== undefined && mask.data[r] !== 1)) return false;
+    if (label < 0 || label >= classes)
+      throw new InterpreterError(`label ${label} outside the ${classes} classes (ignore index: -100)`);
+    return true;
+  });
+}
+
+/** Softmax of each counted row minus its one-hot label, scaled by `scale` / (rows counted). */
+function crossEntropy(
+  logits: Tensor,
+  labels: Tensor,
+  mask: Tensor | undefined,
+  gradScale: number | null,
+): Float32Array {
+  const c = logits.shape[logits.shape.length - 1];
+  const counted = countedRows(logits, labels, mask);
+  const count = counted.filter(Boolean).length;
+  const grad = new Float32Array(gradScale === null ? 0 : logits.data.length);
+  let loss = 0;
+  counted.forEach((use, r) => {
+    if (!use) return;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < c; i++) max = Math.max(max, logits.data[r * c + i]);
+    let sum = 0;
+    for (let i = 0; i < c; i++) sum += Math.exp(logits.data[r * c + i] - max);
+    const label = labels.data[r];
+    loss += Math.log(sum) + max - logits.data[r * c + label];
+    if (gradScale === null) return;
+    for (let i = 0; i < c; i++) {
+      const p = Math.exp(logits.data[r * c + i] - max) / sum;
+      grad[r * c + i] = ((p - (i === label ? 1 : 0)) * gradScale) / count;
+    }
+  });
+  return gradScale === null ? Float32Array.of(loss / count) : grad;
+}
+
 export class InterpreterError extends Error {
   override name = 'InterpreterError';
 }
@@ -298,6 +384,27 @@ function evaluate(
       });
       return out;
     }
+    case 'sum':
+      return sumAxis(x, n.axis < 0 ? n.axis + x.shape.length : n.axis);
+    case 'unary_grad': {
+      const derivative = unaryDerivatives[n.fn];
+      const out = new Float32Array(size(outShape));
+      forEachBroadcast(
+        outShape,
+        broadcastStrides(x.shape, outShape),
+        broadcastStrides(y.shape, outShape),
+        (o, a, b) => {
+          out[o] = derivative(x.data[a]) * y.data[b];
+        },
+      );
+      return out;
+    }
+    case 'layernorm_grad':
+      return layernormGrad(x, y, z, n.eps, n.wrt);
+    case 'cross_entropy':
+      return crossEntropy(x, y, z, null);
+    case 'cross_entropy_grad':
+      return crossEntropy(x, y, args[3], z.data[0]);
   }
 }
 
