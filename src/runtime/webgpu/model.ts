@@ -1,0 +1,270 @@
+// A compiled composition on a WebGPU device: weights uploaded once into a cache shared by every model on the
+// device (switching setups or adding an adapter uploads only new parameters), pipelines compiled once per WGSL
+// text, one command buffer per run, activation buffers from the memory plan (kept per batch × sequence size).
+// Browser-safe: no node: imports (Node callers get a device from device-node.ts or load-node.ts).
+
+import type { HostTensor } from '../../checkpoint/tensor.ts';
+import { type KernelPlan, type PlanLimits, planKernels } from '../../codegen-wgsl/kernel-plan.ts';
+import type { Graph, InputName, NodeId } from '../../ir/graph.ts';
+import { type Bindings, evalShape } from '../../ir/shape.ts';
+import { type MemoryPlan, planMemory } from '../../passes/memory-plan.ts';
+import type { AcquiredDevice, GpuAdapterSummary } from './device.ts';
+import { GpuKernelError } from './device.ts';
+import { Executor, type KernelLaunch } from './executor.ts';
+
+export interface ModelTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array;
+}
+
+export type ModelInputs = Partial<Record<InputName, ModelTensor>>;
+
+export interface RunResult {
+  /** Every graph output by name (`last_hidden_state`, `pooler_output`, `heads.NAME`, …). */
+  readonly outputs: ReadonlyMap<string, ModelTensor>;
+  readonly dispatches: number;
+  readonly memory: Pick<MemoryPlan, 'peakBytes' | 'allocatedBytes'>;
+}
+
+/** What a model needs: the optimized graph and every parameter it reads. */
+export interface ModelSource {
+  readonly graph: Graph;
+  readonly weights: ReadonlyMap<string, HostTensor>;
+}
+
+export interface ModelOptions {
+  /** false: one kernel per IR op (benchmarks, debugging). */
+  readonly fuse?: boolean;
+  /** Release the device with the model (when the loader acquired it). */
+  readonly ownsDevice?: boolean;
+}
+
+/** Parameters on the GPU, keyed by checkpoint key and content, shared by every model on one device. */
+export class GpuWeightCache {
+  private readonly buffers = new Map<string, GPUBuffer>();
+  private readonly fingerprints = new WeakMap<Float32Array, string>();
+  /** How many parameters were uploaded (cache misses). */
+  uploads = 0;
+
+  constructor(private readonly executor: Executor) {}
+
+  get(key: string, tensor: HostTensor): GPUBuffer {
+    const id = `${key}#${tensor.shape.join('x')}#${this.fingerprint(tensor.data)}`;
+    let buffer = this.buffers.get(id);
+    if (!buffer) {
+      buffer = this.executor.upload(tensor.data, key);
+      this.buffers.set(id, buffer);
+      this.uploads++;
+    }
+    return buffer;
+  }
+
+  private fingerprint(data: Float32Array): string {
+    let known = this.fingerprints.get(data);
+    if (known === undefined) {
+      known = contentHash(data);
+      this.fingerprints.set(data, known);
+    }
+    return known;
+  }
+}
+
+/** FNV-1a over the raw bits: identical parameters loaded twice (a second model, a new setup) hash equal. */
+function contentHash(data: Float32Array): string {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  return `${data.length}:${(h >>> 0).toString(16)}`;
+}
+
+interface DeviceContext {
+  readonly executor: Executor;
+  readonly weights: GpuWeightCache;
+}
+
+const contexts = new WeakMap<GPUDevice, DeviceContext>();
+
+/** The executor (pipeline cache, buffer pool) and weight cache of a device, shared by its models. */
+export function deviceContext(device: GPUDevice): DeviceContext {
+  let context = contexts.get(device);
+  if (!context) {
+    const executor = new Executor(device);
+    context = { executor, weights: new GpuWeightCache(executor) };
+    contexts.set(device, context);
+  }
+  return context;
+}
+
+interface SizedRun {
+  readonly memory: MemoryPlan;
+  readonly slots: readonly GPUBuffer[];
+}
+
+export class GpuModel {
+  readonly plan: KernelPlan;
+  private readonly sized = new Map<string, SizedRun>();
+  private readonly context: DeviceContext;
+
+  private constructor(
+    readonly acquired: AcquiredDevice,
+    private readonly source: ModelSource,
+    plan: KernelPlan,
+    private readonly ownsDevice: boolean,
+  ) {
+    this.plan = plan;
+    this.context = deviceContext(acquired.device);
+  }
+
+  /** Plans kernels against the device's limits, uploads missing parameters and compiles every pipeline. */
+  static async create(
+    source: ModelSource,
+    acquired: AcquiredDevice,
+    options: ModelOptions = {},
+  ): Promise<GpuModel> {
+    const limits: PlanLimits = acquired.limits;
+    const plan = planKernels(source.graph, { fuse: options.fuse ?? true, limits });
+    const model = new GpuModel(acquired, source, plan, options.ownsDevice ?? false);
+    for (const n of source.graph.nodes) if (n.op === 'param') model.weightBuffer(n.id);
+    const kernels = new Map(plan.steps.flatMap((s) => s.kernels).map((k) => [k.wgsl, k]));
+    await Promise.all([...kernels.values()].map((k) => model.context.executor.compile(k)));
+    return model;
+  }
+
+  get adapterInfo(): GpuAdapterSummary {
+    return this.acquired.adapterInfo;
+  }
+
+  /** Parameters uploaded so far on this device (all models together). */
+  get weightUploads(): number {
+    return this.context.weights.uploads;
+  }
+
+  async run(given: ModelInputs): Promise<RunResult> {
+    const ids = given.input_ids;
+    if (ids?.shape.length !== 2) throw new Error('input_ids must be a [batch, sequence] tensor');
+    const env: Bindings = { B: ids.shape[0], T: ids.shape[1] };
+    const inputs = withDefaultInputs(given, env);
+    const { executor } = this.context;
+    const sized = this.sizedRun(env);
+    const graph = this.source.graph;
+    const transient: GPUBuffer[] = [];
+    const inputBuffers = new Map<NodeId, GPUBuffer>();
+    for (const n of graph.nodes) {
+      if (n.op !== 'input') continue;
+      const tensor = inputs[n.name];
+      const want = evalShape(n.shape, env);
+      if (!tensor) throw new Error(`missing input '${n.name}'`);
+      if (tensor.shape.join() !== want.join())
+        throw new Error(`input '${n.name}' has shape [${tensor.shape}], expected [${want}]`);
+      const buffer = executor.upload(tensor.data, n.name);
+      transient.push(buffer);
+      inputBuffers.set(n.id, buffer);
+    }
+    const bufferOf = (id: NodeId): GPUBuffer => {
+      const slot = sized.memory.slotOf.get(id);
+      if (slot !== undefined) return sized.slots[slot];
+      return inputBuffers.get(id) ?? this.weightBuffer(id);
+    };
+    try {
+      const launches: KernelLaunch[] = this.plan.steps.flatMap((step) =>
+        step.launches(env).map((launch) => ({
+          kernel: launch.kernel,
+          dims: launch.dims,
+          buffers: Object.fromEntries(
+            Object.entries(launch.buffers).map(([name, source]) => {
+              if (source.kind === 'node') return [name, bufferOf(source.node)];
+              const table = executor.upload(source.data, `${launch.kernel.name}.${name}`);
+              transient.push(table);
+              return [name, table];
+            }),
+          ),
+        })),
+      );
+      await executor.run(launches);
+      const outputs = new Map<string, ModelTensor>();
+      for (const o of graph.outputs) {
+        const n = graph.nodes[o.node];
+        const shape = evalShape(n.shape, env);
+        const bytes = shape.reduce((a, b) => a * b, 1) * 4;
+        const raw = bytes === 0 ? new ArrayBuffer(0) : await executor.read(bufferOf(o.node), bytes);
+        outputs.set(o.name, { shape, data: n.dtype === 'i32' ? new Int32Array(raw) : new Float32Array(raw) });
+      }
+      return {
+        outputs,
+        dispatches: launches.length,
+        memory: { peakBytes: sized.memory.peakBytes, allocatedBytes: sized.memory.allocatedBytes },
+      };
+    } finally {
+      for (const buffer of transient) executor.release(buffer);
+    }
+  }
+
+  /** The memory plan at a size (for reports), without running. */
+  memoryAt(env: Bindings): MemoryPlan {
+    return memoryPlanFor(this.plan, env);
+  }
+
+  /** Returns activation buffers to the device's pool (parameters stay cached for other models). */
+  release(): void {
+    for (const run of this.sized.values())
+      for (const buffer of run.slots) this.context.executor.release(buffer);
+    this.sized.clear();
+    if (this.ownsDevice) this.acquired.release();
+  }
+
+  private weightBuffer(id: NodeId): GPUBuffer {
+    const n = this.source.graph.nodes[id];
+    if (n.op !== 'param') throw new GpuKernelError('model', `%${id} (${n.op}) has no buffer`);
+    const tensor = this.source.weights.get(n.key);
+    if (!tensor) throw new Error(`no weights for parameter '${n.key}'`);
+    return this.context.weights.get(n.key, tensor);
+  }
+
+  private sizedRun(env: Bindings): SizedRun {
+    const key = `${env.B}x${env.T}`;
+    let run = this.sized.get(key);
+    if (!run) {
+      const memory = memoryPlanFor(this.plan, env);
+      const limit = this.acquired.limits.maxStorageBufferBindingSize;
+      const tooLarge = memory.slotBytes.findIndex((bytes) => bytes > limit);
+      if (tooLarge >= 0) {
+        throw new GpuKernelError(
+          'memory plan',
+          `an activation of ${memory.slotBytes[tooLarge]} bytes at batch ${env.B} × sequence ${env.T} exceeds the storage binding limit of ${limit} bytes`,
+        );
+      }
+      run = {
+        memory,
+        slots: memory.slotBytes.map((bytes, i) => this.context.executor.createBuffer(bytes, `slot${i}`)),
+      };
+      this.sized.set(key, run);
+    }
+    return run;
+  }
+}
+
+function memoryPlanFor(plan: KernelPlan, env: Bindings): MemoryPlan {
+  const graph = plan.graph;
+  const writer = new Map(plan.steps.map((s, i) => [s.group.node, i]));
+  const readers = new Map<NodeId, number[]>();
+  plan.steps.forEach((s, i) => {
+    for (const r of s.reads) readers.set(r, [...(readers.get(r) ?? []), i]);
+  });
+  const outputs = new Set(graph.outputs.map((o) => o.node));
+  const values = [...writer].map(([node, written]) => ({
+    node,
+    written,
+    readBy: readers.get(node) ?? [],
+    keep: outputs.has(node),
+  }));
+  return planMemory(values, (id) => evalShape(graph.nodes[id].shape, env).reduce((a, b) => a * b, 1) * 4);
+}
+
+/** As Hugging Face does: a missing attention mask is all ones, missing token types are zeros. */
+function withDefaultInputs(given: ModelInputs, env: Bindings): ModelInputs {
+  const fill = (v: number): ModelTensor => ({
+    shape: [env.B, env.T],
+    data: new Int32Array(env.B * env.T).fill(v),
+  });
+  return { attention_mask: fill(1), token_type_ids: fill(0), ...given };
+}
