@@ -1,20 +1,45 @@
 // `adaptc run FILE.adapt`: compile a composition and run it on token ids or text; outputs as JSON.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { compileFile } from '../../compiler.ts';
+import { type Compiled, compileFile } from '../../compiler.ts';
+import type { Graph } from '../../ir/graph.ts';
 import { inputsFromJson, outputsToJson } from '../../runtime/io.ts';
-import { interpret } from '../../runtime/reference/interpret.ts';
+import { type Inputs, interpret, type Tensor } from '../../runtime/reference/interpret.ts';
+import { loadModel, optimizeForGpu } from '../../runtime/webgpu/load-node.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
-const USAGE = `usage: adaptc run FILE.adapt (--input inputs.json | --text TEXT…) [--output out.json] [--backend reference]
+const USAGE = `usage: adaptc run FILE.adapt (--input inputs.json | --text TEXT…) [--output out.json] [--backend reference|webgpu]
 
 Compiles the composition and runs it.
   --input FILE     {"input_ids": [[…]], "attention_mask"?: [[…]], "token_type_ids"?: [[…]], "task_ids"?: […]}
   --text TEXT      a sentence, tokenized with the model folder's tokenizer (repeat for a batch)
   --output FILE    where to write the outputs (default: standard output)
-  --backend NAME   reference (the CPU interpreter that defines correct)`;
+  --backend NAME   reference (the CPU interpreter that defines correct) or webgpu (fused kernels on a GPU)`;
+
+const BACKENDS = ['reference', 'webgpu'];
+
+/** Runs the composition on the chosen backend; both give every graph output by name. */
+async function runOn(
+  backend: string,
+  compiled: Compiled,
+  inputs: Inputs,
+): Promise<{ graph: Graph; outputs: ReadonlyMap<string, Tensor> }> {
+  if (backend === 'reference') {
+    return {
+      graph: compiled.graph,
+      outputs: interpret(compiled.graph, (k) => compiled.weights.get(k), inputs),
+    };
+  }
+  const optimized = optimizeForGpu(compiled);
+  const model = await loadModel(optimized);
+  try {
+    return { graph: optimized.graph, outputs: (await model.run(inputs)).outputs };
+  } finally {
+    model.release();
+  }
+}
 
 export const runCommand: Command = {
   name: 'run',
@@ -35,8 +60,10 @@ export const runCommand: Command = {
       process.stderr.write(`${USAGE}\n`);
       return EXIT_USER_ERROR;
     }
-    if (values.backend !== 'reference') {
-      process.stderr.write(`adaptc run: unknown backend '${values.backend}' (available: reference)\n`);
+    if (!BACKENDS.includes(values.backend)) {
+      process.stderr.write(
+        `adaptc run: unknown backend '${values.backend}' (available: ${BACKENDS.join(', ')})\n`,
+      );
       return EXIT_USER_ERROR;
     }
     try {
@@ -46,8 +73,8 @@ export const runCommand: Command = {
           ? JSON.parse(readFileSync(values.input, 'utf8'))
           : loadTokenizer(compiled.program.model).encode(values.text!);
       const inputs = inputsFromJson(json);
-      const outputs = interpret(compiled.graph, (k) => compiled.weights.get(k), inputs);
-      const text = `${JSON.stringify(outputsToJson(compiled.graph, outputs, values.backend))}\n`;
+      const { graph, outputs } = await runOn(values.backend, compiled, inputs);
+      const text = `${JSON.stringify(outputsToJson(graph, outputs, values.backend))}\n`;
       if (values.output === undefined) process.stdout.write(text);
       else writeFileSync(values.output, text);
       return EXIT_OK;

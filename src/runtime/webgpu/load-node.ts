@@ -1,6 +1,6 @@
 // Node's front door to the WebGPU runtime: `const model = await loadModel('file.adapt')`, then
 // `await model.run({ input_ids, attention_mask })`. Compiles, optimizes, acquires a Dawn device unless given one.
-import { compileFile } from '../../compiler.ts';
+import { type Compiled, compileFile } from '../../compiler.ts';
 import { runPasses } from '../../passes/pass.ts';
 import { INFERENCE_PASSES } from '../../passes/pipeline.ts';
 import type { AcquiredDevice } from './device.ts';
@@ -9,7 +9,11 @@ import { GpuModel, type ModelOptions, type ModelSource } from './model.ts';
 
 /** The optimized graph and its weights for a .adapt file. */
 export function compileForGpu(path: string): ModelSource {
-  const compiled = compileFile(path);
+  return optimizeForGpu(compileFile(path));
+}
+
+/** The inference passes over a compiled program (statistics measured at batch 1 × sequence 8). */
+export function optimizeForGpu(compiled: Compiled): ModelSource {
   const { graph, weights } = runPasses(
     { graph: compiled.graph, weights: compiled.weights },
     INFERENCE_PASSES,
