@@ -1,0 +1,127 @@
+// Backward against central finite differences on generated compositions (scenarioArb: every method
+// family, composition block, fusion option and AdapterDrop set), for every trainable parameter: the
+// directional derivative ⟨∇L, v⟩ along a random unit direction v per tensor equals
+// (L(θ + h·v) − L(θ − h·v)) / 2h. The reference interpreter stores f32, so h and the tolerance are
+// sized for f32 loss evaluations (see SPEC.md "Training").
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  appendLoss,
+  GRAD_PREFIX,
+  gradientKeys,
+  LOSS_OUTPUT,
+  trainingGraph,
+} from '../../src/autodiff/index.ts';
+import type { HostTensor } from '../../src/checkpoint/tensor.ts';
+import { methodFamilies } from '../../src/config/index.ts';
+import type { CheckedProgram, CheckedTraining } from '../../src/dsl/checked.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { seededUniform } from '../../src/load/init.ts';
+import { lowerProgram } from '../../src/lower/bert.ts';
+import { freezeReport, isTrainable, ownerOfKey } from '../../src/passes/freeze.ts';
+import { type Inputs, interpret } from '../../src/runtime/reference/interpret.ts';
+import { scenarioArb } from '../../src/testing/arbitraries.ts';
+import { randomInputs, randomWeights } from '../../src/testing/model.ts';
+
+const STEP = 1e-3;
+const FC_SEED = Number(process.env.FC_SEED ?? 20261128);
+const ATOL = 1e-3;
+const RTOL = 2e-2;
+
+/** A parameter's kind: its module family (methods by their adapter config) and its last key segments. */
+function kindOf(program: CheckedProgram, key: string): string {
+  const owner = ownerOfKey(key);
+  const family =
+    owner.kind === 'adapter'
+      ? methodFamilies(program.adapters.get(owner.name)!.config).join('+')
+      : owner.kind;
+  const path =
+    owner.kind === 'base' ? key : key.slice(key.lastIndexOf(`${owner.name}.`) + owner.name.length + 1);
+  return `${family}:${path
+    .split('.')
+    .filter((s) => !/^\d+$/.test(s))
+    .join('.')}`;
+}
+
+function trainings(program: CheckedProgram): CheckedTraining[] {
+  const setup = program.setup!;
+  const adapter: CheckedTraining = { target: 'adapter', setup, unfreezeAdapters: false, randomDrop: null };
+  if (program.fusions.size === 0) return [adapter];
+  return [adapter, { ...adapter, target: 'fusion' }];
+}
+
+function unitDirection(size: number, seed: number, key: string): Float64Array {
+  const uniform = seededUniform(seed, `direction ${key}`);
+  const v = Float64Array.from({ length: size }, () => uniform() - 0.5);
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}
+
+function lossAt(g: Graph, weights: ReadonlyMap<string, HostTensor>, inputs: Inputs): number {
+  return interpret(g, (k) => weights.get(k), inputs).get(LOSS_OUTPUT)!.data[0];
+}
+
+const covered = new Set<string>();
+let checks = 0;
+
+describe('backward equals central finite differences', () => {
+  it('on generated compositions, for every trainable parameter', () => {
+    fc.assert(
+      fc.property(scenarioArb, ({ model, program, batch, seq, seed }) => {
+        const forward = lowerProgram(program, model);
+        const weights = randomWeights(forward, seed);
+        const labelDraw = seededUniform(seed, 'labels');
+        const inputs: Inputs = {
+          ...randomInputs(batch, seq, model.vocabSize, seed),
+          labels: {
+            shape: [batch],
+            data: Int32Array.from({ length: batch }, () => (labelDraw() < 0.5 ? 0 : 1)),
+          },
+        };
+        for (const training of trainings(program)) {
+          const trained = { ...program, training };
+          const lossGraph = appendLoss(forward, (name) => program.heads.get(name)!.config);
+          const graph = trainingGraph(forward, trained);
+          const out = interpret(graph, (k) => weights.get(k), inputs);
+          for (const key of gradientKeys(graph)) {
+            const w = weights.get(key)!;
+            const grad = out.get(`${GRAD_PREFIX}${key}`)!.data;
+            const v = unitDirection(w.data.length, seed, key);
+            const shifted = (sign: number) =>
+              new Map(weights).set(key, {
+                shape: w.shape,
+                data: Float32Array.from(w.data, (x, i) => x + sign * STEP * v[i]),
+              });
+            const fd =
+              (lossAt(lossGraph, shifted(1), inputs) - lossAt(lossGraph, shifted(-1), inputs)) / (2 * STEP);
+            const analytic = v.reduce((acc, vi, i) => acc + vi * grad[i], 0);
+            expect(Math.abs(fd - analytic), `${key}: fd ${fd}, backward ${analytic}`).toBeLessThanOrEqual(
+              ATOL + RTOL * Math.abs(analytic),
+            );
+            covered.add(kindOf(program, key));
+            checks++;
+          }
+          // Only trainable parameters get gradients; nothing below the lowest trainable layer runs backward.
+          const trainable = new Set(
+            forward.nodes.flatMap((n) =>
+              n.op === 'param' && isTrainable(n.origin, training) ? [n.key] : [],
+            ),
+          );
+          expect(gradientKeys(graph).every((k) => trainable.has(k))).toBe(true);
+          const lowest = freezeReport(forward, weights, training, model.numLayers).lowestTrainableLayer;
+          const backwardLayers = graph.nodes
+            .slice(lossGraph.nodes.length)
+            .flatMap((n) => /^layer(\d+)\./.exec(n.scope)?.[1] ?? [])
+            .map(Number);
+          expect(backwardLayers.every((l) => lowest !== null && l >= lowest)).toBe(true);
+        }
+      }),
+      { numRuns: 100, seed: FC_SEED },
+    );
+    const families = new Set([...covered].map((k) => k.split(':')[0]));
+    expect([...families].sort()).toEqual(['bottleneck', 'fusion', 'head', 'ia3', 'lora', 'prefix_tuning']);
+    console.log(
+      `${checks} directional checks over ${covered.size} parameter kinds: ${[...covered].sort().join(', ')}`,
+    );
+  }, 180_000);
+});
