@@ -81,6 +81,17 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelPlan
   return { graph, fusion, steps, fused };
 }
 
+/** One line per step: group kind, the nodes it computes (output last) and its kernels, for reports and tests. */
+export function formatPlan(plan: KernelPlan): string {
+  const lines = plan.steps.map((step) => {
+    const { group } = step;
+    const scope = plan.graph.nodes[group.node].scope;
+    const members = group.members.map((m) => `%${m}`).join(' ');
+    return `${group.kind.padEnd(16)} ${members.padEnd(24)} ${step.kernels.map((k) => k.name).join(', ')}  # ${scope}`;
+  });
+  return `${lines.join('\n')}\n`;
+}
+
 function checkParameterSizes(graph: Graph, limits: PlanLimits): void {
   for (const n of graph.nodes) {
     if (n.op !== 'param') continue;
