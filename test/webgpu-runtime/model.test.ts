@@ -1,0 +1,76 @@
+// The runtime's promises beyond numbers: parameters uploaded once per device (a new setup or an added adapter
+// uploads only its own), limits checked at plan time with the kernel named, failures as errors, not zeros.
+import { describe, expect, it } from 'vitest';
+import { PlanError, planKernels } from '../../src/codegen-wgsl/kernel-plan.ts';
+import { inputsFromJson } from '../../src/runtime/io.ts';
+import { acquireNodeDevice } from '../../src/runtime/webgpu/device-node.ts';
+import { compileForGpu, loadModel } from '../../src/runtime/webgpu/load-node.ts';
+import { GpuModel } from '../../src/runtime/webgpu/model.ts';
+import { useGpu } from '../webgpu/gpu.ts';
+import { ADAPT_DIR, goldenInputJson } from './golden-cases.ts';
+
+const gpu = useGpu();
+const inputs = inputsFromJson(goldenInputJson);
+const source = (id: string) => compileForGpu(`${ADAPT_DIR}/${id}.adapt`);
+const paramKeys = (s: ReturnType<typeof source>) =>
+  new Set(s.graph.nodes.flatMap((n) => (n.op === 'param' ? [n.key] : [])));
+
+describe('the weight cache', () => {
+  it('uploads the base model once; switching setups uploads only the new parameters', async () => {
+    gpu();
+    const device = await acquireNodeDevice();
+    try {
+      const single = source('single_seq_bn');
+      const stacked = source('stack_seq_seq2');
+      const first = await GpuModel.create(single, device);
+      const afterFirst = first.weightUploads;
+      expect(afterFirst).toBe(paramKeys(single).size);
+      const second = await GpuModel.create(stacked, device);
+      const added = [...paramKeys(stacked)].filter((k) => !paramKeys(single).has(k));
+      expect(second.weightUploads - afterFirst).toBe(added.length);
+      const baseKeys = stacked.graph.nodes.flatMap((n) =>
+        n.op === 'param' && n.origin.kind === 'base' ? [n.key] : [],
+      );
+      expect(added.filter((k) => baseKeys.includes(k))).toEqual([]);
+      await GpuModel.create(single, device);
+      expect(second.weightUploads).toBe(afterFirst + added.length);
+    } finally {
+      device.release();
+    }
+  });
+});
+
+describe('limits and failures', () => {
+  it('names the kernel and the limit when a kernel binds more storage buffers than the device allows', () => {
+    const { graph } = source('bare_base_model');
+    const limits = {
+      maxStorageBuffersPerShaderStage: 4,
+      maxStorageBufferBindingSize: 1 << 27,
+      maxComputeInvocationsPerWorkgroup: 256,
+    };
+    expect(() => planKernels(graph, { limits })).toThrow(PlanError);
+    expect(() => planKernels(graph, { limits })).toThrow(
+      /kernel elementwise_r3_add_add_gather.*binds 6 storage buffers; the device allows 4/,
+    );
+  });
+
+  it('names the parameter when a weight is over the storage binding limit', () => {
+    const { graph } = source('bare_base_model');
+    const limits = {
+      maxStorageBuffersPerShaderStage: 8,
+      maxStorageBufferBindingSize: 4096,
+      maxComputeInvocationsPerWorkgroup: 256,
+    };
+    expect(() => planKernels(graph, { limits })).toThrow(
+      /word_embeddings.*over the device's storage binding limit of 4096/,
+    );
+  });
+
+  it('rejects a run on a lost device instead of returning zeros', async () => {
+    gpu();
+    const model = await loadModel(source('bare_base_model'));
+    model.acquired.device.destroy();
+    await expect(model.run(inputs)).rejects.toThrow();
+    model.release();
+  });
+});
