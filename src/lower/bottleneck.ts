@@ -5,7 +5,7 @@ import type { Composition } from '../dsl/checked.ts';
 import type { NodeId } from '../ir/graph.ts';
 import { lit } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
-import { type Block, compose, flatten, last, type MethodOps, offsets } from './compose.ts';
+import { type Block, compose, flatten, last, type MethodOps, offsets, rowPrimitives } from './compose.ts';
 import {
   adapterConfig,
   add,
@@ -15,12 +15,12 @@ import {
   type LowerContext,
   LoweringError,
   linear,
+  mapTensors,
   mul,
   ONE,
   param,
   reshape,
   scale,
-  selectRows,
   sliceAxis,
   tileToBatchOf,
 } from './context.ts';
@@ -31,6 +31,8 @@ export interface LayerNormParams {
   readonly beta: NodeId;
   readonly eps: number;
 }
+
+const BN_TENSORS = ['hidden', 'input', 'residual', 'up'] as const;
 
 interface BnState {
   readonly hidden: NodeId;
@@ -243,8 +245,6 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
     );
     return { ...s, hidden: p.hidden, residual: p.residual };
   };
-  const slice = (x: NodeId, axis: number, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) =>
-    sliceAxis(ctx, x, axis, start, end);
   return {
     kind: 'bottleneck',
     multiParallelize: false,
@@ -255,78 +255,15 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
       const { out, up } = adapterForward(ctx, name, configOf(name), site, s.hidden, s.residual);
       return { ...s, hidden: out, up, last: name };
     },
-    vslice: (s, start, end) => ({
-      hidden: slice(s.hidden, 0, start, end),
-      input: slice(s.input, 0, start, end),
-      residual: slice(s.residual, 0, start, end),
-      up: s.up === null ? null : slice(s.up, 0, start, end),
-      last: s.last,
-    }),
-    padAndConcat: (states) => ({
-      hidden: concat(
-        ctx,
-        states.map((s) => s.hidden),
-        0,
-      ),
-      input: concat(
-        ctx,
-        states.map((s) => s.input),
-        0,
-      ),
-      residual: concat(
-        ctx,
-        states.map((s) => s.residual),
-        0,
-      ),
-      // Only Fuse reads `up`, and Fuse never holds a BatchSplit or Parallel; where some children have no
-      // up-projection (a Split child) the library's torch.cat raises, adaptc drops the unused value.
-      up: states.every((s) => s.up !== null)
-        ? concat(
-            ctx,
-            states.map((s) => s.up!),
-            0,
-          )
-        : null,
-      last: states.at(-1)!.last,
-    }),
-    repeat: (s, times) => ({
-      hidden: ctx.g.add({ op: 'tile', times }, [s.hidden]),
-      input: ctx.g.add({ op: 'tile', times }, [s.input]),
-      residual: ctx.g.add({ op: 'tile', times }, [s.residual]),
-      up: s.up === null ? null : ctx.g.add({ op: 'tile', times }, [s.up]),
-      last: s.last,
-    }),
+    // Only Fuse reads `up`; where some children have none (a Split child) the library's torch.cat
+    // raises, adaptc drops the unused value.
+    ...rowPrimitives<BnState>(ctx, BN_TENSORS),
     mean: (states, weights) => {
       // torch.mean(stack(hᵢ) · wᵢ, 0) = Σ wᵢhᵢ / N, with weights already normalized (quirk: divides by N again).
       const weighted = states.map((s, i) => scale(ctx, s.hidden, weights[i]));
       const sum = weighted.reduce((a, b) => add(ctx, a, b));
       return { ...states[0], hidden: scale(ctx, sum, 1 / states.length), last: states.at(-1)!.last };
     },
-    selectRows: (taskIds, states) => ({
-      hidden: selectRows(
-        ctx,
-        taskIds,
-        states.map((s) => s.hidden),
-      ),
-      input: selectRows(
-        ctx,
-        taskIds,
-        states.map((s) => s.input),
-      ),
-      residual: selectRows(
-        ctx,
-        taskIds,
-        states.map((s) => s.residual),
-      ),
-      up: states.every((s) => s.up !== null)
-        ? selectRows(
-            ctx,
-            taskIds,
-            states.map((s) => s.up!),
-          )
-        : null,
-      last: states.at(-1)!.last,
-    }),
     fuse(block, s, recurse) {
       const fusionName = flatten(block).join(',');
       const fusion = ctx.program.fusions.get(fusionName);
@@ -355,13 +292,8 @@ function bottleneckOps(ctx: LowerContext, site: BottleneckSite): MethodOps<BnSta
       const pieces = block.children.map((c, i) => {
         const start = lit(at[i]);
         const end = i === block.splits.length - 1 ? seq : lit(at[i + 1]);
-        return recurse(c, {
-          hidden: slice(state.hidden, 1, start, end),
-          input: slice(state.input, 1, start, end),
-          residual: slice(state.residual, 1, start, end),
-          up: state.up === null ? null : slice(state.up, 1, start, end),
-          last: null,
-        });
+        const tokens = mapTensors(state, BN_TENSORS, (x) => sliceAxis(ctx, x, 1, start, end));
+        return recurse(c, { ...tokens, last: null });
       });
       const lastName = pieces.reduce<string | null>((acc, p) => p.last ?? acc, null);
       return {

@@ -4,7 +4,16 @@
 import type { Composition } from '../dsl/checked.ts';
 import type { NodeId } from '../ir/graph.ts';
 import { type Dim, dimEquals, formatDim, lit, scaleDim } from '../ir/shape.ts';
-import { type LowerContext, LoweringError } from './context.ts';
+import {
+  concat,
+  type LowerContext,
+  LoweringError,
+  mapTensors,
+  selectRows,
+  sliceAxis,
+  type TensorFields,
+  zipTensors,
+} from './context.ts';
 
 export type Block = Exclude<Composition, string>;
 
@@ -25,6 +34,19 @@ export interface MethodOps<S> {
   readonly multiParallelize: boolean;
   fuse?(block: Block & { type: 'Fuse' }, s: S, recurse: (child: Composition, s: S) => S): S;
   split?(block: Block & { type: 'Split' }, s: S, recurse: (child: Composition, s: S) => S): S;
+}
+
+/** Slicing, concatenating, tiling and row selection of a state, field by field along the batch. */
+export function rowPrimitives<S extends object>(
+  ctx: LowerContext,
+  fields: readonly TensorFields<S>[],
+): Pick<MethodOps<S>, 'vslice' | 'padAndConcat' | 'repeat' | 'selectRows'> {
+  return {
+    vslice: (s, start, end) => mapTensors(s, fields, (x) => sliceAxis(ctx, x, 0, start, end)),
+    padAndConcat: (states) => zipTensors(states, fields, (xs) => concat(ctx, xs, 0)),
+    repeat: (s, times) => mapTensors(s, fields, (x) => ctx.g.add({ op: 'tile', times }, [x])),
+    selectRows: (taskIds, states) => zipTensors(states, fields, (xs) => selectRows(ctx, taskIds, xs)),
+  };
 }
 
 export function flatten(c: Composition): string[] {

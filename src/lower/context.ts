@@ -85,6 +85,40 @@ export function expand(ctx: LowerContext, x: NodeId, shape: Shape): NodeId {
 
 export const ONE = lit(1);
 
+/** The fields of a method's state that hold tensors (the rest, like `last`, are bookkeeping). */
+export type TensorFields<S> = { [K in keyof S]-?: S[K] extends NodeId | null ? K : never }[keyof S];
+
+/** Applies `f` to every tensor field of a state; an absent (null) tensor stays absent. */
+export function mapTensors<S extends object>(
+  s: S,
+  fields: readonly TensorFields<S>[],
+  f: (id: NodeId) => NodeId,
+): S {
+  const out: Record<string, unknown> = { ...(s as Record<string, unknown>) };
+  for (const k of fields) {
+    const v = s[k] as NodeId | null;
+    out[k as string] = v === null ? null : f(v);
+  }
+  return out as S;
+}
+
+/**
+ * Combines the tensor fields of several states with `f`; a field some state lacks is absent in the
+ * result. The other fields come from the last state, as the library's `pad_and_concat` takes `last`.
+ */
+export function zipTensors<S extends object>(
+  states: readonly S[],
+  fields: readonly TensorFields<S>[],
+  f: (ids: NodeId[]) => NodeId,
+): S {
+  const out: Record<string, unknown> = { ...(states[states.length - 1] as Record<string, unknown>) };
+  for (const k of fields) {
+    const parts = states.map((s) => s[k] as NodeId | null);
+    out[k as string] = parts.some((p) => p === null) ? null : f(parts as NodeId[]);
+  }
+  return out as S;
+}
+
 /** Row r from parts[taskIds[r]]; parts that are the same node stay one node. */
 export function selectRows(ctx: LowerContext, taskIds: NodeId, parts: readonly NodeId[]): NodeId {
   return parts.every((p) => p === parts[0]) ? parts[0] : ctx.g.add({ op: 'row_select' }, [taskIds, ...parts]);

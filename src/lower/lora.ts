@@ -2,12 +2,11 @@
 import type { LoRAConfig } from '../config/types.ts';
 import type { NodeId } from '../ir/graph.ts';
 import { lit } from '../ir/shape.ts';
-import { type Block, compose, flatten, type MethodOps } from './compose.ts';
+import { type Block, compose, flatten, type MethodOps, rowPrimitives } from './compose.ts';
 import {
   adapterConfig,
   add,
   batchOf,
-  concat,
   configMembers,
   expand,
   type LowerContext,
@@ -18,8 +17,6 @@ import {
   param,
   reshape,
   scale,
-  selectRows,
-  sliceAxis,
 } from './context.ts';
 import { type LoraLocation, loraKey } from './keys.ts';
 
@@ -78,9 +75,6 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
       throw new LoweringError(`adapter '${name}' has no LoRA module at layer ${site.layer} ${site.location}`);
     return c;
   };
-  const slice = (x: NodeId, start: ReturnType<typeof lit>, end: ReturnType<typeof lit>) =>
-    sliceAxis(ctx, x, 0, start, end);
-  const tile = (x: NodeId, times: number) => ctx.g.add({ op: 'tile', times }, [x]);
   return {
     kind: 'LoRA',
     multiParallelize: true,
@@ -120,73 +114,12 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
       }
       return { ...s, hidden, last: name };
     },
-    vslice: (s, start, end) => ({
-      input: slice(s.input, start, end),
-      hidden: s.hidden === null ? null : slice(s.hidden, start, end),
-      output: slice(s.output, start, end),
-      last: s.last,
-    }),
-    padAndConcat: (states) => ({
-      input: concat(
-        ctx,
-        states.map((s) => s.input),
-        0,
-      ),
-      hidden:
-        states[0].hidden === null
-          ? null
-          : concat(
-              ctx,
-              states.map((s) => s.hidden!),
-              0,
-            ),
-      output: concat(
-        ctx,
-        states.map((s) => s.output),
-        0,
-      ),
-      last: states.at(-1)!.last,
-    }),
-    repeat: (s, times) => ({
-      input: tile(s.input, times),
-      hidden: s.hidden === null ? null : tile(s.hidden, times),
-      output: tile(s.output, times),
-      last: s.last,
-    }),
+    ...rowPrimitives<LoraState>(ctx, ['input', 'hidden', 'output']),
     mean: (states, weights) => {
       // Σ wᵢ·δᵢ / N, as the library's torch.mean(stack(δᵢ)·wᵢ) (quirk).
       const weighted = states.map((s, i) => scale(ctx, s.hidden!, weights[i]));
       const sum = weighted.reduce((a, b) => add(ctx, a, b));
       return { ...states[0], hidden: scale(ctx, sum, 1 / states.length), last: states.at(-1)!.last };
-    },
-    selectRows: (taskIds, states) => {
-      const branches = states.filter((s) => s.hidden !== null);
-      if (branches.length !== 0 && branches.length !== states.length) {
-        throw new LoweringError(
-          `MultiTask: every child needs a LoRA module at layer ${site.layer} ${site.location}`,
-        );
-      }
-      return {
-        input: selectRows(
-          ctx,
-          taskIds,
-          states.map((s) => s.input),
-        ),
-        hidden:
-          branches.length === 0
-            ? null
-            : selectRows(
-                ctx,
-                taskIds,
-                branches.map((s) => s.hidden!),
-              ),
-        output: selectRows(
-          ctx,
-          taskIds,
-          states.map((s) => s.output),
-        ),
-        last: states.at(-1)!.last,
-      };
     },
   };
 }

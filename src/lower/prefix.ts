@@ -4,7 +4,7 @@ import type { PrefixTuningConfig } from '../config/types.ts';
 import type { NodeId } from '../ir/graph.ts';
 import { type Dim, lit } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
-import { type Block, compose, flatten, type MethodOps } from './compose.ts';
+import { type Block, compose, flatten, type MethodOps, rowPrimitives } from './compose.ts';
 import {
   adapterConfig,
   batchOf,
@@ -96,7 +96,7 @@ function prefixKeyValue(
 function prefixOps(ctx: LowerContext, layer: number): MethodOps<PrefixState> {
   const { hiddenSize: H, numHeads } = ctx.model;
   const d = H / numHeads;
-  const tile = (x: NodeId, times: number) => ctx.g.add({ op: 'tile', times }, [x]);
+  const rows = rowPrimitives<PrefixState>(ctx, ['key', 'value', 'mask']);
   const seqLen = (s: PrefixState): Dim => ctx.g.shape(s.key)[2];
   /** Left-pads K/V with pad_token_id and the mask with +1.0, as the library's pad_and_concat does (quirk). */
   const padTo = (s: PrefixState, target: Dim): PrefixState => {
@@ -130,37 +130,11 @@ function prefixOps(ctx: LowerContext, layer: number): MethodOps<PrefixState> {
         mask: concat(ctx, [expand(ctx, constant(ctx, 0), [b, ONE, ONE, L]), s.mask], 3),
       };
     },
-    vslice: (s, start, end) => ({
-      key: sliceAxis(ctx, s.key, 0, start, end),
-      value: sliceAxis(ctx, s.value, 0, start, end),
-      mask: sliceAxis(ctx, s.mask, 0, start, end),
-    }),
+    ...rows,
     padAndConcat: (states) => {
       const longest = states.map(seqLen).reduce((a, b) => (a.c >= b.c ? a : b));
-      const padded = states.map((s) => padTo(s, longest));
-      return {
-        key: concat(
-          ctx,
-          padded.map((s) => s.key),
-          0,
-        ),
-        value: concat(
-          ctx,
-          padded.map((s) => s.value),
-          0,
-        ),
-        mask: concat(
-          ctx,
-          padded.map((s) => s.mask),
-          0,
-        ),
-      };
+      return rows.padAndConcat(states.map((s) => padTo(s, longest)));
     },
-    repeat: (s, times) => ({
-      key: tile(s.key, times),
-      value: tile(s.value, times),
-      mask: tile(s.mask, times),
-    }),
     selectRows: () => {
       throw new LoweringError('prefix tuning does not support MultiTask');
     },
