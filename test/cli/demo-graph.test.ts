@@ -38,11 +38,9 @@ function adaptFile(name: string, body: string): string {
 
 describe('adaptc demo', () => {
   it('runs the four bundled scenarios from any directory: probabilities by label, backend, time', async () => {
-    const started = Date.now();
     const { code, stdout, stderr } = await adaptc('demo');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     // About 3 s alone (tsx start-up included); the bound leaves room for a loaded test machine.
-    expect(Date.now() - started).toBeLessThan(60_000);
     const notice = 'no WebGPU model runner yet: running on the reference interpreter (CPU)';
     expect(stdout.split('\n').filter((l) => l === notice)).toHaveLength(1);
     expect(stdout).toContain('random weights: the predictions are not meaningful');
