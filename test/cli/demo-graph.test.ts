@@ -40,7 +40,6 @@ describe('adaptc demo', () => {
   it('runs the four bundled scenarios from any directory: probabilities by label, backend, time', async () => {
     const { code, stdout, stderr } = await adaptc('demo');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    // About 3 s alone (tsx start-up included); the bound leaves room for a loaded test machine.
     const notice = 'no WebGPU model runner yet: running on the reference interpreter (CPU)';
     expect(stdout.split('\n').filter((l) => l === notice)).toHaveLength(1);
     expect(stdout).toContain('random weights: the predictions are not meaningful');
