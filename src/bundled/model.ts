@@ -10,7 +10,7 @@ import { type Graph, type ParamOrigin, paramNodes } from '../ir/graph.ts';
 import { evalShape } from '../ir/shape.ts';
 import { initialValue } from '../load/init.ts';
 import { lowerProgram } from '../lower/bert.ts';
-import { BASE } from '../lower/keys.ts';
+import { basePrefixOf } from '../lower/keys.ts';
 import { type EncoderConfig, encoderConfigFromJson } from '../lower/model-config.ts';
 import { programOf } from '../testing/model.ts';
 
@@ -124,8 +124,9 @@ function taskGraph(model: EncoderConfig, task: BundledTask): Graph {
 
 /** Encoder weights under BertModel names (no `bert.` prefix), as save_pretrained writes them. */
 export function baseModelWeights(configJson: Record<string, unknown>, seed: number): StateDict {
-  const graph = lowerProgram(programOf({ adapters: {}, setup: null }), encoderConfigFromJson(configJson));
-  return withoutBasePrefix(ownedWeights(graph, { kind: 'base' }, seed), `${BASE}.`);
+  const model = encoderConfigFromJson(configJson);
+  const graph = lowerProgram(programOf({ adapters: {}, setup: null }), model);
+  return withoutBasePrefix(ownedWeights(graph, { kind: 'base' }, seed), `${basePrefixOf(model.modelType)}.`);
 }
 
 /** The adapter's and the head's state dicts as `save_adapter(dir, name, with_head=True)` writes them. */

@@ -51,6 +51,11 @@ export type Op =
   | { readonly op: 'expand'; readonly to: Shape }
   /** Repeats the whole tensor `times` times along axis 0 (torch `repeat`, not `repeat_interleave`). */
   | { readonly op: 'tile'; readonly times: number }
+  /**
+   * inputs [input_ids [B,T] i32] → RoBERTa's position ids [B,T] i32: padding + the count of non-padding
+   * tokens so far for non-padding tokens, padding itself for padding tokens.
+   */
+  | { readonly op: 'position_ids'; readonly padding: number }
   /** inputs [attention_mask [B,T] i32] → BERT's additive mask [B,1,1,T]: (1 − m)·finfo(f32).min */
   | { readonly op: 'mask_bias' }
   /** inputs p₀ … pₙ₋₁ of one shape → [n, ...shape]: branch weights packed side by side. */

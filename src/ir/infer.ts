@@ -122,6 +122,8 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
     }
     case 'mask_bias':
       return f32([x.shape[0], ONE, ONE, x.shape[1]]);
+    case 'position_ids':
+      return { shape: x.shape, dtype: 'i32' };
     case 'row_select':
       return { shape: y.shape, dtype: y.dtype };
     case 'sum': {

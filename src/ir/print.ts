@@ -14,6 +14,8 @@ function attrs(n: Node): string {
       return ` @${n.key} (${formatOrigin(n.origin)})`;
     case 'const':
       return ` ${n.value}`;
+    case 'position_ids':
+      return `{padding=${n.padding}}`;
     case 'matmul':
       return n.transB ? '.tB' : '';
     case 'binary':

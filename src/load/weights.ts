@@ -7,7 +7,7 @@ import type { CheckedProgram } from '../dsl/checked.ts';
 import type { Graph, Node, ParamOrigin } from '../ir/graph.ts';
 import { evalShape } from '../ir/shape.ts';
 import { lowerProgram } from '../lower/bert.ts';
-import { BASE } from '../lower/keys.ts';
+import { basePrefixOf } from '../lower/keys.ts';
 import { type EncoderConfig, encoderConfigFromJson } from '../lower/model-config.ts';
 import { initialValue } from './init.ts';
 
@@ -28,7 +28,8 @@ function savedName(json: Record<string, unknown>, dir: string): string {
 export function loadProgramWeights(program: CheckedProgram): LoadedModel {
   const model = readModelFolder(program.model);
   const config = encoderConfigFromJson(model.config);
-  const weights = new Map<string, HostTensor>(withBasePrefix(model.weights, `${BASE}.`));
+  const prefix = `${basePrefixOf(config.modelType)}.`;
+  const weights = new Map<string, HostTensor>(withBasePrefix(model.weights, prefix));
   const merge = (dict: StateDict) => {
     for (const [k, t] of dict) weights.set(k, t);
   };
@@ -38,7 +39,7 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
     merge(
       withBasePrefix(
         renameModuleKeys('adapter', module.weights, savedName(module.json, a.dir), a.name),
-        `${BASE}.`,
+        prefix,
       ),
     );
   }
@@ -53,7 +54,7 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
     merge(
       withBasePrefix(
         renameModuleKeys('fusion', module.weights, savedName(module.json, f.dir), f.name),
-        `${BASE}.`,
+        prefix,
       ),
     );
   }

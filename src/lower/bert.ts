@@ -19,7 +19,7 @@ import {
   tileToBatchOf,
 } from './context.ts';
 import { lowerHead } from './heads.ts';
-import { BASE, type LoraLocation, layerKey } from './keys.ts';
+import { basePrefixOf, CheckpointKeys, type LoraLocation } from './keys.ts';
 import { type LoraSite, loraAt, loraLinear, mergedWeight } from './lora.ts';
 import type { EncoderConfig } from './model-config.ts';
 import { prefixLayer } from './prefix.ts';
@@ -43,15 +43,10 @@ function asBlock(setup: Composition | null): Block | null {
 
 function embeddings(ctx: LowerContext): NodeId {
   const m = ctx.model;
-  if (m.modelType !== 'bert') {
-    throw new LoweringError(
-      `${m.modelType}: position ids from padding are not lowered yet; only bert runs today`,
-    );
-  }
   const g = ctx.g;
   const ids = g.input('input_ids', shapeOf(B, T));
   const types = g.input('token_type_ids', shapeOf(B, T));
-  const key = (p: string) => `${BASE}.embeddings.${p}`;
+  const key = (p: string) => ctx.keys.model(`embeddings.${p}`);
   const words = g.add({ op: 'gather' }, [
     param(ctx, key('word_embeddings.weight'), base, m.vocabSize, m.hiddenSize),
     ids,
@@ -60,15 +55,14 @@ function embeddings(ctx: LowerContext): NodeId {
     param(ctx, key('token_type_embeddings.weight'), base, m.typeVocabSize, m.hiddenSize),
     types,
   ]);
-  const positions = sliceAxis(
-    ctx,
-    param(ctx, key('position_embeddings.weight'), base, m.maxPositions, m.hiddenSize),
-    0,
-    lit(0),
-    T,
-  );
+  const positionTable = param(ctx, key('position_embeddings.weight'), base, m.maxPositions, m.hiddenSize);
+  // BERT numbers positions 0..T-1; RoBERTa counts non-padding tokens from padding_idx + 1.
+  const positions =
+    m.modelType === 'bert'
+      ? sliceAxis(ctx, positionTable, 0, lit(0), T)
+      : g.add({ op: 'gather' }, [positionTable, g.add({ op: 'position_ids', padding: m.padTokenId }, [ids])]);
   const sum = add(ctx, add(ctx, words, typeRows), positions);
-  const ln = layerNormParams(ctx, `${BASE}.embeddings`);
+  const ln = layerNormParams(ctx, ctx.keys.model('embeddings'));
   return g.add({ op: 'layernorm', eps: ln.eps }, [sum, ln.gamma, ln.beta]);
 }
 
@@ -84,8 +78,8 @@ function adaptedLinear(
   outFeatures: number,
 ): NodeId {
   const site: LoraSite = { layer, location, inFeatures, outFeatures };
-  let weight = param(ctx, layerKey(layer, `${module}.weight`), base, outFeatures, inFeatures);
-  const bias = param(ctx, layerKey(layer, `${module}.bias`), base, outFeatures);
+  let weight = param(ctx, ctx.keys.layer(layer, `${module}.weight`), base, outFeatures, inFeatures);
+  const bias = param(ctx, ctx.keys.layer(layer, `${module}.bias`), base, outFeatures);
   const merged = (ctx.program.merged ?? []).filter((name) => loraAt(ctx, name, site) !== null);
   if (merged.length > 1)
     throw new LoweringError(`only one adapter can be merged into layer ${layer} ${module}`);
@@ -144,14 +138,14 @@ function encoderLayer(
   const attnOut = linear(
     ctx,
     merged,
-    param(ctx, layerKey(layer, 'attention.output.dense.weight'), base, H, H),
-    param(ctx, layerKey(layer, 'attention.output.dense.bias'), base, H),
+    param(ctx, ctx.keys.layer(layer, 'attention.output.dense.weight'), base, H, H),
+    param(ctx, ctx.keys.layer(layer, 'attention.output.dense.bias'), base, H),
   );
   g.scope = `layer${layer}.attention.output`;
   const attention = bottleneckLayer(
     ctx,
     setup,
-    { layer, location: 'mh_adapter', ln: layerNormParams(ctx, layerKey(layer, 'attention.output')) },
+    { layer, location: 'mh_adapter', ln: layerNormParams(ctx, ctx.keys.layer(layer, 'attention.output')) },
     attnOut,
     x,
   );
@@ -164,7 +158,7 @@ function encoderLayer(
   const out = bottleneckLayer(
     ctx,
     setup,
-    { layer, location: 'output_adapter', ln: layerNormParams(ctx, layerKey(layer, 'output')) },
+    { layer, location: 'output_adapter', ln: layerNormParams(ctx, ctx.keys.layer(layer, 'output')) },
     ffnOut,
     attention,
   );
@@ -221,7 +215,13 @@ function lowerHeads(ctx: LowerContext, sequence: NodeId, pooled: NodeId): void {
 /** Lowers a checked program over a model config to the IR graph. */
 export function lowerProgram(program: CheckedProgram, model: EncoderConfig): Graph {
   const g = new GraphBuilder();
-  const ctx: LowerContext = { g, model, program, forward: { parallelized: false, originalBatch: null } };
+  const ctx: LowerContext = {
+    g,
+    model,
+    keys: new CheckpointKeys(basePrefixOf(model.modelType)),
+    program,
+    forward: { parallelized: false, originalBatch: null },
+  };
   const setup = asBlock(program.setup);
   const skip = new Set(program.skipLayers);
   g.scope = 'embeddings';
@@ -240,8 +240,8 @@ export function lowerProgram(program: CheckedProgram, model: EncoderConfig): Gra
     linear(
       ctx,
       cls,
-      param(ctx, `${BASE}.pooler.dense.weight`, base, H, H),
-      param(ctx, `${BASE}.pooler.dense.bias`, base, H),
+      param(ctx, ctx.keys.model('pooler.dense.weight'), base, H, H),
+      param(ctx, ctx.keys.model('pooler.dense.bias'), base, H),
     ),
   ]);
   g.output('last_hidden_state', hidden);

@@ -24,7 +24,7 @@ import {
   sliceAxis,
   tileToBatchOf,
 } from './context.ts';
-import { type BottleneckLocation, bottleneckKey, fusionKey } from './keys.ts';
+import type { BottleneckLocation } from './keys.ts';
 
 export interface LayerNormParams {
   readonly gamma: NodeId;
@@ -110,7 +110,7 @@ function adapterForward(
   const H = ctx.model.hiddenSize;
   const d = bottleneckWidth(config, H, site.layer);
   const origin = { kind: 'adapter', name } as const;
-  const key = (path: string) => bottleneckKey(site.layer, site.location, name, path);
+  const key = (path: string) => ctx.keys.bottleneck(site.layer, site.location, name, path);
   let down = z;
   let downIndex = 0;
   if (config.ln_before) {
@@ -182,7 +182,7 @@ function fusionAttention(
   const H = ctx.model.hiddenSize;
   const n = ups.length;
   const origin = { kind: 'fusion', name: fusionName } as const;
-  const key = (path: string) => fusionKey(site.layer, site.location, fusionName, path);
+  const key = (path: string) => ctx.keys.fusion(site.layer, site.location, fusionName, path);
   const rows = ctx.g.shape(query).slice(0, 2);
   // U: [b, T, N, H], the stacked up-projections.
   let stacked = concat(

@@ -5,6 +5,7 @@ import type { CheckedProgram } from '../dsl/checked.ts';
 import type { GraphBuilder } from '../ir/builder.ts';
 import type { NodeId, ParamOrigin } from '../ir/graph.ts';
 import { type Dim, dimEquals, formatDim, lit, type Shape, shapeOf } from '../ir/shape.ts';
+import type { CheckpointKeys } from './keys.ts';
 import type { EncoderConfig } from './model-config.ts';
 
 export class LoweringError extends Error {
@@ -21,6 +22,7 @@ export interface ForwardState {
 export interface LowerContext {
   readonly g: GraphBuilder;
   readonly model: EncoderConfig;
+  readonly keys: CheckpointKeys;
   readonly program: CheckedProgram;
   readonly forward: ForwardState;
 }

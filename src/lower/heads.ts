@@ -4,7 +4,6 @@ import type { NodeId } from '../ir/graph.ts';
 import { type Dim, lit, scaleDim } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
 import { type LowerContext, LoweringError, linear, param, reshape, sliceAxis } from './context.ts';
-import { headKey } from './keys.ts';
 
 /** The head's MLP over `x` [..., H]: Dropout, then Linear(+activation) per layer; module indices as the library numbers them. */
 function headMlp(
@@ -23,8 +22,8 @@ function headMlp(
       x = linear(
         ctx,
         x,
-        param(ctx, headKey(name, index, 'weight'), origin, H, H),
-        param(ctx, headKey(name, index, 'bias'), origin, H),
+        param(ctx, ctx.keys.head(name, index, 'weight'), origin, H, H),
+        param(ctx, ctx.keys.head(name, index, 'bias'), origin, H),
       );
       index++;
       if (config.activation_function) {
@@ -32,8 +31,8 @@ function headMlp(
         index++;
       }
     } else {
-      const bias = config.bias ? param(ctx, headKey(name, index, 'bias'), origin, outFeatures) : null;
-      x = linear(ctx, x, param(ctx, headKey(name, index, 'weight'), origin, outFeatures, H), bias);
+      const bias = config.bias ? param(ctx, ctx.keys.head(name, index, 'bias'), origin, outFeatures) : null;
+      x = linear(ctx, x, param(ctx, ctx.keys.head(name, index, 'weight'), origin, outFeatures, H), bias);
     }
   }
   return x;

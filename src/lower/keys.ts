@@ -1,19 +1,16 @@
-// Checkpoint keys, in the library's BertAdapterModel state-dict naming. Base-model keys carry the
-// `bert.` prefix here whatever the model folder used; loaders reconcile the prefix.
-
-export const BASE = 'bert';
-
-export const layerKey = (layer: number, path: string) => `${BASE}.encoder.layer.${layer}.${path}`;
+// Checkpoint keys, in the library's flex-head model naming (BertAdapterModel, RobertaAdapterModel):
+// base-model parameters under `bert.` or `roberta.`, heads under `heads.`. Loaders reconcile folders
+// saved with or without the prefix.
 
 export type BottleneckLocation = 'mh_adapter' | 'output_adapter';
 export type LoraLocation = 'q' | 'k' | 'v' | 'intermediate' | 'output';
 
-const bottleneckModule: Record<BottleneckLocation, string> = {
+const BOTTLENECK_MODULE: Record<BottleneckLocation, string> = {
   mh_adapter: 'attention.output',
   output_adapter: 'output',
 };
 
-const loraModule: Record<LoraLocation, string> = {
+const LORA_MODULE: Record<LoraLocation, string> = {
   q: 'attention.self.query',
   k: 'attention.self.key',
   v: 'attention.self.value',
@@ -21,18 +18,45 @@ const loraModule: Record<LoraLocation, string> = {
   output: 'output.dense',
 };
 
-export const bottleneckKey = (layer: number, loc: BottleneckLocation, name: string, path: string) =>
-  layerKey(layer, `${bottleneckModule[loc]}.adapters.${name}.${path}`);
+/** The attribute holding the base model: `bert` for BERT, `roberta` for RoBERTa and XLM-R. */
+export function basePrefixOf(modelType: string): string {
+  return modelType === 'bert' ? 'bert' : 'roberta';
+}
 
-export const fusionKey = (layer: number, loc: BottleneckLocation, fusion: string, path: string) =>
-  layerKey(layer, `${bottleneckModule[loc]}.adapter_fusion_layer.${fusion}.${path}`);
+export class CheckpointKeys {
+  constructor(readonly base: string) {}
 
-export const loraModuleKey = (layer: number, loc: LoraLocation) => layerKey(layer, loraModule[loc]);
+  /** A base-model parameter outside the layers: `embeddings.…`, `pooler.…`. */
+  model(path: string): string {
+    return `${this.base}.${path}`;
+  }
 
-export const loraKey = (layer: number, loc: LoraLocation, name: string, path: string) =>
-  `${loraModuleKey(layer, loc)}.loras.${name}.${path}`;
+  layer(layer: number, path: string): string {
+    return `${this.base}.encoder.layer.${layer}.${path}`;
+  }
 
-export const prefixKey = (name: string, path: string) =>
-  `${BASE}.prefix_tuning.prefix_tunings.${name}.self_prefix.${path}`;
+  bottleneck(layer: number, loc: BottleneckLocation, name: string, path: string): string {
+    return this.layer(layer, `${BOTTLENECK_MODULE[loc]}.adapters.${name}.${path}`);
+  }
 
-export const headKey = (head: string, index: number, path: string) => `heads.${head}.${index}.${path}`;
+  fusion(layer: number, loc: BottleneckLocation, fusion: string, path: string): string {
+    return this.layer(layer, `${BOTTLENECK_MODULE[loc]}.adapter_fusion_layer.${fusion}.${path}`);
+  }
+
+  /** The nn.Linear a LoRA/IA³ module wraps. */
+  linear(layer: number, loc: LoraLocation): string {
+    return this.layer(layer, LORA_MODULE[loc]);
+  }
+
+  lora(layer: number, loc: LoraLocation, name: string, path: string): string {
+    return `${this.linear(layer, loc)}.loras.${name}.${path}`;
+  }
+
+  prefix(name: string, path: string): string {
+    return `${this.base}.prefix_tuning.prefix_tunings.${name}.self_prefix.${path}`;
+  }
+
+  head(head: string, index: number, path: string): string {
+    return `heads.${head}.${index}.${path}`;
+  }
+}

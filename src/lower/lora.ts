@@ -18,7 +18,7 @@ import {
   reshape,
   scale,
 } from './context.ts';
-import { type LoraLocation, loraKey } from './keys.ts';
+import type { LoraLocation } from './keys.ts';
 
 export interface LoraSite {
   readonly layer: number;
@@ -62,8 +62,8 @@ function gate(ctx: LowerContext, name: string, site: LoraSite, x: NodeId): NodeI
   const logits = linear(
     ctx,
     x,
-    param(ctx, loraKey(site.layer, site.location, name, 'gate.weight'), origin, 1, site.inFeatures),
-    param(ctx, loraKey(site.layer, site.location, name, 'gate.bias'), origin, 1),
+    param(ctx, ctx.keys.lora(site.layer, site.location, name, 'gate.weight'), origin, 1, site.inFeatures),
+    param(ctx, ctx.keys.lora(site.layer, site.location, name, 'gate.bias'), origin, 1),
   );
   return ctx.g.add({ op: 'mean', axis: 1 }, [ctx.g.add({ op: 'unary', fn: 'sigmoid' }, [logits])]);
 }
@@ -84,7 +84,7 @@ function loraOps(ctx: LowerContext, site: LoraSite): MethodOps<LoraState> {
     single(name, s) {
       const c = configOf(name);
       const origin = { kind: 'adapter', name } as const;
-      const key = (path: string) => loraKey(site.layer, site.location, name, path);
+      const key = (path: string) => ctx.keys.lora(site.layer, site.location, name, path);
       let hidden: NodeId;
       if (c.composition_mode === 'add') {
         const a = param(ctx, key('lora_A'), origin, c.r, site.inFeatures);
@@ -147,7 +147,7 @@ export function mergedWeight(ctx: LowerContext, name: string, site: LoraSite, we
   if (!c) return weight;
   if (c.use_gating) throw new LoweringError(`adapter '${name}' is gated and cannot be merged`);
   const origin = { kind: 'adapter', name } as const;
-  const key = (path: string) => loraKey(site.layer, site.location, name, path);
+  const key = (path: string) => ctx.keys.lora(site.layer, site.location, name, path);
   if (c.composition_mode === 'scale') {
     return mul(ctx, weight, scale(ctx, param(ctx, key('lora_B'), origin, site.outFeatures, 1), c.alpha));
   }

@@ -20,7 +20,6 @@ import {
   reshape,
   sliceAxis,
 } from './context.ts';
-import { prefixKey } from './keys.ts';
 
 interface PrefixState {
   /** [b, heads, Tk, d] */
@@ -63,26 +62,26 @@ function prefixKeyValue(
   const width = nLayers * 2 * H;
   let flat: NodeId;
   if (config.flat) {
-    flat = reshape(ctx, param(ctx, prefixKey(name, 'control_trans'), origin, L * width), [
+    flat = reshape(ctx, param(ctx, ctx.keys.prefix(name, 'control_trans'), origin, L * width), [
       lit(L),
       lit(width),
     ]);
   } else {
     const bottleneck = config.bottleneck_size;
-    const embeddings = param(ctx, prefixKey(name, 'wte.weight'), origin, L, H);
+    const embeddings = param(ctx, ctx.keys.prefix(name, 'wte.weight'), origin, L, H);
     const hidden = ctx.g.add({ op: 'unary', fn: activationFn(config.non_linearity) }, [
       linear(
         ctx,
         embeddings,
-        param(ctx, prefixKey(name, 'control_trans.0.weight'), origin, bottleneck, H),
-        param(ctx, prefixKey(name, 'control_trans.0.bias'), origin, bottleneck),
+        param(ctx, ctx.keys.prefix(name, 'control_trans.0.weight'), origin, bottleneck, H),
+        param(ctx, ctx.keys.prefix(name, 'control_trans.0.bias'), origin, bottleneck),
       ),
     ]);
     flat = linear(
       ctx,
       hidden,
-      param(ctx, prefixKey(name, 'control_trans.2.weight'), origin, width, bottleneck),
-      param(ctx, prefixKey(name, 'control_trans.2.bias'), origin, width),
+      param(ctx, ctx.keys.prefix(name, 'control_trans.2.weight'), origin, width, bottleneck),
+      param(ctx, ctx.keys.prefix(name, 'control_trans.2.bias'), origin, width),
     );
   }
   // [L, nLayers·2, heads, d] → [nLayers·2, heads, L, d]; chunk 2j is layer j's keys, 2j+1 its values.

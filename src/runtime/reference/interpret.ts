@@ -372,6 +372,19 @@ function evaluate(
       }
       return out;
     }
+    case 'position_ids': {
+      const [rows, seq] = x.shape;
+      const out = new Int32Array(rows * seq);
+      for (let r = 0; r < rows; r++) {
+        let count = 0;
+        for (let t = 0; t < seq; t++) {
+          const real = x.data[r * seq + t] !== n.padding;
+          if (real) count++;
+          out[r * seq + t] = real ? n.padding + count : n.padding;
+        }
+      }
+      return out;
+    }
     case 'mask_bias':
       return Float32Array.from(x.data, (m) => (1 - m) * F32_MIN);
     case 'row_select': {
