@@ -1,5 +1,6 @@
 // Every CLI command. To add one: write src/cli/commands/<name>.ts exporting a Command, add it here.
 import type { Command } from '../command.ts';
+import { benchCommand } from './bench.ts';
 import { checkCommand } from './check.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   demoCommand,
   graphCommand,
+  benchCommand,
 ];

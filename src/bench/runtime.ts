@@ -1,0 +1,258 @@
+// Whole-composition benchmarks of the WebGPU runtime on in-memory models with seeded random weights:
+// (a) fused vs one kernel per op on a Fuse of three adapters with a head, (c) a Parallel of 8 bottleneck adapters
+// merged vs 8 separate runs, (d) AdapterDrop of the first 0…4 layers on that Parallel, (e) a BatchSplit of 8 LoRAs
+// (one row each) vs one LoRA on the whole batch. Times are medians of timed runs after a warm-up run.
+import { ADAPTER_PRESETS, FUSION_PRESETS, resolveHeadConfig } from '../config/index.ts';
+import type { AdapterConfig, HeadConfig } from '../config/types.ts';
+import type { Composition, HeadSetup } from '../dsl/checked.ts';
+import { lowerProgram } from '../lower/bert.ts';
+import type { EncoderConfig } from '../lower/model-config.ts';
+import { runPasses } from '../passes/pass.ts';
+import { INFERENCE_PASSES } from '../passes/pipeline.ts';
+import type { AcquiredDevice } from '../runtime/webgpu/device.ts';
+import { GpuModel, type ModelInputs, type ModelSource } from '../runtime/webgpu/model.ts';
+import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../testing/model.ts';
+
+export interface ModelShape {
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly intermediate: number;
+}
+
+export const BERT_BASE_SHAPE: ModelShape = { hidden: 768, layers: 12, heads: 12, intermediate: 3072 };
+
+export interface Timing {
+  readonly medianMs: number;
+  readonly dispatches: number;
+}
+
+export interface Scenario {
+  readonly model: EncoderConfig;
+  readonly adapters: Readonly<Record<string, AdapterConfig>>;
+  readonly setup: Composition;
+  readonly headSetup: HeadSetup;
+  readonly fusion?: boolean;
+  readonly skipLayers?: readonly number[];
+}
+
+export function encoderOf(shape: ModelShape): EncoderConfig {
+  return tinyEncoderConfig({ ...shape, vocab: 512, maxPositions: 512 });
+}
+
+function classificationHead(): HeadConfig {
+  const head = resolveHeadConfig('classification', { num_labels: 2 });
+  if (!head.ok) throw new Error('classification head preset');
+  return head.value;
+}
+
+/** Lowers, weights (seeded) and optimizes a scenario. */
+export function sourceOf(s: Scenario, seed = 1): ModelSource {
+  const names = Object.keys(s.adapters);
+  const headNames =
+    s.headSetup?.kind === 'parallel'
+      ? s.headSetup.heads
+      : s.headSetup?.kind === 'single'
+        ? [s.headSetup.head]
+        : [];
+  const program = programOf({
+    adapters: s.adapters,
+    fusions: s.fusion ? [{ adapters: names, config: FUSION_PRESETS.dynamic }] : [],
+    heads: Object.fromEntries(headNames.map((h) => [h, classificationHead()])),
+    setup: s.setup,
+    headSetup: s.headSetup,
+    skipLayers: s.skipLayers ?? [],
+  });
+  const graph = lowerProgram(program, s.model);
+  const optimized = runPasses({ graph, weights: randomWeights(graph, seed) }, INFERENCE_PASSES, {
+    B: 1,
+    T: 8,
+  });
+  return { graph: optimized.graph, weights: optimized.weights };
+}
+
+export function inputsOf(model: EncoderConfig, batch: number, seq: number): ModelInputs {
+  const inputs = randomInputs(batch, seq, model.vocabSize, 7);
+  // Full rows: padding would make timings depend on the seed.
+  return { ...inputs, attention_mask: { shape: [batch, seq], data: new Int32Array(batch * seq).fill(1) } };
+}
+
+/** Warm-up run (compiles pipelines, allocates the memory plan), then the median of `repeats` runs. */
+export async function timeModels(
+  models: readonly GpuModel[],
+  inputs: ModelInputs,
+  repeats: number,
+): Promise<Timing> {
+  let dispatches = 0;
+  for (const m of models) dispatches += (await m.run(inputs)).dispatches;
+  const samples: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    for (const m of models) await m.run(inputs);
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { medianMs: samples[Math.floor(samples.length / 2)], dispatches };
+}
+
+const bottleneck = (): AdapterConfig => ADAPTER_PRESETS.seq_bn();
+const lora = (): AdapterConfig => ADAPTER_PRESETS.lora();
+const named = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+export interface RuntimeBenchOptions {
+  readonly device: AcquiredDevice;
+  /** Model for (a); BERT-base by default. */
+  readonly fuseModel: ModelShape;
+  /** Model for (c)–(e). */
+  readonly adapterModel: ModelShape;
+  readonly batch: number;
+  readonly seq: number;
+  readonly repeats: number;
+  readonly log: (line: string) => void;
+}
+
+async function create(source: ModelSource, device: AcquiredDevice, fuse = true): Promise<GpuModel> {
+  return GpuModel.create(source, device, { fuse });
+}
+
+/** (a) Fuse(a, b, c) with a classification head: fused kernels vs one kernel per IR op. */
+export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<string[]> {
+  const model = encoderOf(o.fuseModel);
+  const source = sourceOf({
+    model,
+    adapters: { a: bottleneck(), b: bottleneck(), c: bottleneck() },
+    setup: { type: 'Fuse', children: ['a', 'b', 'c'] },
+    headSetup: { kind: 'single', head: 'head' },
+    fusion: true,
+  });
+  const inputs = inputsOf(model, o.batch, o.seq);
+  const fused = await create(source, o.device, true);
+  const fusedTime = await timeModels([fused], inputs, o.repeats);
+  fused.release();
+  const unfused = await create(source, o.device, false);
+  const unfusedTime = await timeModels([unfused], inputs, o.repeats);
+  unfused.release();
+  return [
+    `(a) Fuse(a,b,c) + head, ${describe(o.fuseModel)}, batch ${o.batch} × seq ${o.seq}`,
+    '| schedule | dispatches | median ms |',
+    '|---|---|---|',
+    `| fused | ${fusedTime.dispatches} | ${fusedTime.medianMs.toFixed(0)} |`,
+    `| one kernel per op | ${unfusedTime.dispatches} | ${unfusedTime.medianMs.toFixed(0)} |`,
+    `unfused / fused time: ${(unfusedTime.medianMs / fusedTime.medianMs).toFixed(2)}×, dispatches ${(unfusedTime.dispatches / fusedTime.dispatches).toFixed(2)}×`,
+  ];
+}
+
+function parallelScenario(model: EncoderConfig, skipLayers: readonly number[] = []): Scenario {
+  const names = named('p', 8);
+  return {
+    model,
+    adapters: Object.fromEntries(names.map((n) => [n, bottleneck()])),
+    setup: { type: 'Parallel', children: names },
+    headSetup: { kind: 'parallel', heads: named('head', 8) },
+    skipLayers,
+  };
+}
+
+/** (c) Parallel of 8 bottleneck adapters with 8 heads, merged, vs 8 single-adapter runs (one head each). */
+export async function benchParallel(
+  o: RuntimeBenchOptions,
+  sizes: readonly (readonly [number, number])[],
+): Promise<string[]> {
+  const model = encoderOf(o.adapterModel);
+  const merged = await create(sourceOf(parallelScenario(model)), o.device);
+  const separate: GpuModel[] = [];
+  for (const name of named('p', 8)) {
+    separate.push(
+      await create(
+        sourceOf({
+          model,
+          adapters: { [name]: bottleneck() },
+          setup: name,
+          headSetup: { kind: 'single', head: 'head' },
+        }),
+        o.device,
+      ),
+    );
+  }
+  const lines = [
+    `(c) Parallel of 8 bottleneck adapters (8 heads), ${describe(o.adapterModel)}`,
+    '| batch × seq | merged ms (dispatches) | 8 separate runs ms (dispatches) | separate / merged |',
+    '|---|---|---|---|',
+  ];
+  for (const [batch, seq] of sizes) {
+    const inputs = inputsOf(model, batch, seq);
+    const m = await timeModels([merged], inputs, o.repeats);
+    const s = await timeModels(separate, inputs, o.repeats);
+    lines.push(
+      `| ${batch} × ${seq} | ${m.medianMs.toFixed(1)} (${m.dispatches}) | ${s.medianMs.toFixed(1)} (${s.dispatches}) | ${(s.medianMs / m.medianMs).toFixed(2)}× |`,
+    );
+  }
+  for (const m of [merged, ...separate]) m.release();
+  return lines;
+}
+
+/** (d) AdapterDrop of the first n layers (n = 0…4) on the Parallel of 8. */
+export async function benchDrop(o: RuntimeBenchOptions): Promise<string[]> {
+  const model = encoderOf(o.adapterModel);
+  const inputs = inputsOf(model, o.batch, o.seq);
+  const lines = [
+    `(d) AdapterDrop on the Parallel of 8, ${describe(o.adapterModel)}, batch ${o.batch} × seq ${o.seq}`,
+    '| dropped layers | dispatches | median ms | vs no drop |',
+    '|---|---|---|---|',
+  ];
+  let baseline = 0;
+  for (let n = 0; n <= Math.min(4, o.adapterModel.layers - 1); n++) {
+    const gpuModel = await create(
+      sourceOf(
+        parallelScenario(
+          model,
+          named('', n).map((_, i) => i),
+        ),
+      ),
+      o.device,
+    );
+    const t = await timeModels([gpuModel], inputs, o.repeats);
+    gpuModel.release();
+    if (n === 0) baseline = t.medianMs;
+    lines.push(
+      `| ${n === 0 ? 'none' : `0–${n - 1}`} | ${t.dispatches} | ${t.medianMs.toFixed(1)} | ${(t.medianMs / baseline).toFixed(2)} |`,
+    );
+  }
+  return lines;
+}
+
+/** (e) BatchSplit of 8 LoRAs, one row each, vs one LoRA on the whole batch of 8. */
+export async function benchBatchSplit(o: RuntimeBenchOptions): Promise<string[]> {
+  const model = encoderOf(o.adapterModel);
+  const names = named('l', 8);
+  const split = await create(
+    sourceOf({
+      model,
+      adapters: Object.fromEntries(names.map((n) => [n, lora()])),
+      setup: { type: 'BatchSplit', children: names, batch_sizes: names.map(() => 1) },
+      headSetup: { kind: 'single', head: 'head' },
+    }),
+    o.device,
+  );
+  const single = await create(
+    sourceOf({ model, adapters: { l0: lora() }, setup: 'l0', headSetup: { kind: 'single', head: 'head' } }),
+    o.device,
+  );
+  const inputs = inputsOf(model, 8, o.seq);
+  const s = await timeModels([split], inputs, o.repeats);
+  const one = await timeModels([single], inputs, o.repeats);
+  split.release();
+  single.release();
+  return [
+    `(e) BatchSplit of 8 LoRAs (one row each) vs one LoRA, ${describe(o.adapterModel)}, batch 8 × seq ${o.seq}`,
+    '| setup | dispatches | median ms |',
+    '|---|---|---|',
+    `| BatchSplit of 8 | ${s.dispatches} | ${s.medianMs.toFixed(1)} |`,
+    `| one LoRA | ${one.dispatches} | ${one.medianMs.toFixed(1)} |`,
+    `BatchSplit / single: ${(s.medianMs / one.medianMs).toFixed(2)}×`,
+  ];
+}
+
+function describe(shape: ModelShape): string {
+  return `${shape.layers} layers, hidden ${shape.hidden}, ${shape.heads} heads, FFN ${shape.intermediate}`;
+}
