@@ -1,40 +1,15 @@
 // `adaptc demo` and `adaptc graph` as a user runs them: `node bin/adaptc.mjs …` in a subprocess, from a
 // working directory outside the package, with success output and the user-error paths.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUNDLED_ASSETS_DIR, PACKAGE_ROOT } from '../../src/bundled/paths.ts';
+import { adaptc as run, scratch, adaptFile as writeAdapt } from './helpers.ts';
 
-const BIN = join(PACKAGE_ROOT, 'bin/adaptc.mjs');
-const work = fs.mkdtempSync(join(tmpdir(), 'adaptc-cli-'));
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function adaptc(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], { cwd: work });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const failure = e as Result;
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
-
-/** A .adapt file in the temp folder over the bundled model and store. */
-function adaptFile(name: string, body: string): string {
-  const file = join(work, name);
-  const header = `model "${join(BUNDLED_ASSETS_DIR, 'bert-mini')}"\nstore "${join(BUNDLED_ASSETS_DIR, 'store')}"\n`;
-  fs.writeFileSync(file, header + body);
-  return file;
-}
+const { dir: work, cleanup } = scratch();
+afterAll(cleanup);
+const adaptc = (...args: string[]) => run(work, ...args);
+const adaptFile = (name: string, body: string) => writeAdapt(work, name, body);
 
 describe('adaptc demo', () => {
   it('runs the four bundled scenarios from any directory: probabilities by label, backend, time', async () => {
