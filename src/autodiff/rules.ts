@@ -262,6 +262,7 @@ const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   param: noGradient,
   const: noGradient,
   mask_bias: noGradient,
+  position_ids: noGradient,
   gather: unsupported('training an embedding table (gather) is not supported'),
   linear,
   matmul,

@@ -7,6 +7,7 @@ import { explainCommand } from './explain.ts';
 import { fmtCommand } from './fmt.ts';
 import { graphCommand } from './graph.ts';
 import { runCommand } from './run.ts';
+import { trainCommand } from './train.ts';
 
 export const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -15,5 +16,6 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   demoCommand,
   graphCommand,
+  trainCommand,
   benchCommand,
 ];

@@ -1,0 +1,273 @@
+// The training loop: seeded shuffling, batches, forward + backward on the reference interpreter, the
+// value regularization of fusion training, gradient clipping, AdamW with a linear warmup/decay
+// schedule, robust AdapterDrop (`train … drop random a..b`) and per-epoch evaluation without drops.
+import { appendLoss, GRAD_PREFIX, headOutputs, LOSS_OUTPUT, trainingGraph } from '../autodiff/index.ts';
+import type { HostTensor } from '../checkpoint/tensor.ts';
+import type { CheckedProgram, CheckedTraining } from '../dsl/checked.ts';
+import type { Graph } from '../ir/graph.ts';
+import { seededUniform } from '../load/init.ts';
+import type { WeightStore } from '../load/weights.ts';
+import { lowerProgram } from '../lower/bert.ts';
+import type { EncoderConfig } from '../lower/model-config.ts';
+import { trainableParameters } from '../passes/freeze.ts';
+import { interpret, type Tensor } from '../runtime/reference/interpret.ts';
+import { type Batch, batchesOf, collate, type Example, IGNORE_INDEX, shuffledIndices } from './data.ts';
+import {
+  fusionTemperature,
+  temperatureConstants,
+  valueRegularizationGrads,
+  withTemperature,
+} from './fusion.ts';
+import { ADAMW_DEFAULTS, AdamW, type AdamWConfig } from './optimizer.ts';
+import { clipGradNorm, linearWarmupDecay } from './schedule.ts';
+
+export interface Trainee {
+  readonly program: CheckedProgram;
+  readonly model: EncoderConfig;
+  /** Every parameter the program reads, new modules already initialized (compileFile's weights). */
+  readonly weights: WeightStore;
+}
+
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly optimizer: AdamWConfig;
+  readonly warmupSteps: number;
+  readonly maxGradNorm: number;
+  readonly seed: number;
+}
+
+/** Hugging Face Trainer defaults (batch size 8, 3 epochs, no warmup, clipping at 1.0). */
+export const TRAIN_DEFAULTS: TrainOptions = {
+  epochs: 3,
+  batchSize: 8,
+  optimizer: ADAMW_DEFAULTS,
+  warmupSteps: 0,
+  maxGradNorm: 1,
+  seed: 42,
+};
+
+export interface StepReport {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly learningRate: number;
+  readonly examples: number;
+  /** Layers dropped this step by robust AdapterDrop. */
+  readonly dropped: number;
+}
+
+export interface Evaluation {
+  readonly loss: number;
+  readonly accuracy: number;
+}
+
+export interface EpochReport {
+  readonly epoch: number;
+  readonly meanLoss: number;
+  readonly eval: Evaluation | null;
+}
+
+export interface TrainResult {
+  readonly weights: WeightStore;
+  readonly losses: readonly number[];
+  readonly epochs: readonly EpochReport[];
+}
+
+export interface TrainCallbacks {
+  readonly onStep?: (report: StepReport) => void;
+  readonly onEpoch?: (report: EpochReport) => void;
+}
+
+interface CompiledStep {
+  readonly graph: Graph;
+  readonly temperatures: readonly number[];
+}
+
+function requireTraining(program: CheckedProgram): CheckedTraining {
+  if (program.training === null) throw new Error('the program has no train statement');
+  return program.training;
+}
+
+/** Layers 0..k-1 off: the program as robust AdapterDrop runs one step. */
+const dropping = (program: CheckedProgram, k: number): CheckedProgram => ({
+  ...program,
+  skipLayers: Array.from({ length: k }, (_, i) => i),
+});
+
+/** A weight lookup where the trained tensors replace the loaded ones. */
+function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Array>) {
+  return (key: string): HostTensor | undefined => {
+    const data = params.get(key);
+    const base = weights.get(key);
+    return data && base ? { shape: base.shape, data } : base;
+  };
+}
+
+/** Counts fusion forward calls: each one lowers the temperature (semantics §1.5). */
+class FusionClock {
+  calls = 0;
+  graph(step: CompiledStep): Graph {
+    return withTemperature(step.graph, step.temperatures, fusionTemperature(this.calls++));
+  }
+}
+
+function compiled(graph: Graph): CompiledStep {
+  return { graph, temperatures: temperatureConstants(graph) };
+}
+
+export function train(
+  trainee: Trainee,
+  data: readonly Example[],
+  options: TrainOptions,
+  evalData: readonly Example[] | null = null,
+  callbacks: TrainCallbacks = {},
+): TrainResult {
+  const { program, model, weights } = trainee;
+  const training = requireTraining(program);
+  const padId = model.padTokenId;
+  const params = new Map(
+    trainableParameters(weights, training).names.map((k) => [k, Float32Array.from(weights.get(k)!.data)]),
+  );
+  const lookup = lookupWith(weights, params);
+  const steps = new Map<number, CompiledStep>();
+  const stepFor = (k: number) => {
+    let s = steps.get(k);
+    if (!s) {
+      const p = k === 0 ? program : dropping(program, k);
+      s = compiled(trainingGraph(lowerProgram(p, model), p));
+      steps.set(k, s);
+    }
+    return s;
+  };
+  const evalStep = compiled(evaluationGraph(program, model));
+  const clock = new FusionClock();
+  const random = seededUniform(options.seed, 'train');
+  const optimizer = new AdamW(options.optimizer);
+  const perEpoch = Math.ceil(data.length / options.batchSize);
+  const totalSteps = options.epochs * perEpoch;
+  let pending = new Map<string, Float32Array>();
+  const losses: number[] = [];
+  const epochs: EpochReport[] = [];
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const order = shuffledIndices(data.length, random);
+    const epochLosses: number[] = [];
+    for (const indices of batchesOf(order, options.batchSize)) {
+      const batch = collate(
+        indices.map((i) => data[i]),
+        padId,
+      );
+      const drop = training.randomDrop;
+      const k = drop === null ? 0 : drop.from + Math.floor(random() * (drop.to - drop.from + 1));
+      const out = interpret(clock.graph(stepFor(k)), lookup, { ...batch.inputs, labels: batch.labels });
+      const grads = gradientsOf(out);
+      for (const [key, g] of pending) {
+        const known = grads.get(key);
+        grads.set(key, known ? known.map((x, i) => x + g[i]) : g);
+      }
+      const gradNorm = clipGradNorm(grads, options.maxGradNorm);
+      const learningRate =
+        options.optimizer.learningRate *
+        linearWarmupDecay(optimizer.stepCount, totalSteps, options.warmupSteps);
+      optimizer.step(params, grads, learningRate);
+      pending = valueRegularizationGrads(params);
+      const loss = out.get(LOSS_OUTPUT)!.data[0];
+      losses.push(loss);
+      epochLosses.push(loss);
+      callbacks.onStep?.({
+        step: optimizer.stepCount,
+        totalSteps,
+        epoch,
+        loss,
+        gradNorm,
+        learningRate,
+        examples: indices.length,
+        dropped: k,
+      });
+    }
+    const report: EpochReport = {
+      epoch,
+      meanLoss: epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length,
+      eval:
+        evalData === null ? null : evaluateWith(evalStep, clock, lookup, evalData, options.batchSize, padId),
+    };
+    epochs.push(report);
+    callbacks.onEpoch?.(report);
+  }
+  const trained = new Map(weights);
+  for (const [key, data] of params) trained.set(key, { shape: weights.get(key)!.shape, data });
+  return { weights: trained, losses, epochs };
+}
+
+function gradientsOf(out: ReadonlyMap<string, Tensor>): Map<string, Float32Array> {
+  const grads = new Map<string, Float32Array>();
+  for (const [name, t] of out) {
+    if (name.startsWith(GRAD_PREFIX)) grads.set(name.slice(GRAD_PREFIX.length), Float32Array.from(t.data));
+  }
+  return grads;
+}
+
+/** The forward graph with its loss; the program's own drop set (no random drops in evaluation). */
+export function evaluationGraph(program: CheckedProgram, model: EncoderConfig): Graph {
+  return appendLoss(lowerProgram(program, model), (name) => program.heads.get(name)!.config);
+}
+
+/** Correct predictions and counted labels of one head's logits: argmax over the last axis. */
+function correctCount(logits: Tensor, labels: Tensor, mask: Tensor | undefined): [number, number] {
+  const c = logits.shape[logits.shape.length - 1];
+  let correct = 0;
+  let counted = 0;
+  labels.data.forEach((label, r) => {
+    if (label === IGNORE_INDEX || (mask !== undefined && labels.shape.length > 1 && mask.data[r] !== 1))
+      return;
+    let best = 0;
+    for (let i = 1; i < c; i++) if (logits.data[r * c + i] > logits.data[r * c + best]) best = i;
+    counted++;
+    if (best === label) correct++;
+  });
+  return [correct, counted];
+}
+
+function evaluateWith(
+  step: CompiledStep,
+  clock: FusionClock,
+  lookup: (key: string) => HostTensor | undefined,
+  data: readonly Example[],
+  batchSize: number,
+  padId: number,
+): Evaluation {
+  let lossSum = 0;
+  let correct = 0;
+  let counted = 0;
+  const heads = [...headOutputs(step.graph).keys()];
+  for (const examples of batchesOf(data, batchSize)) {
+    const batch: Batch = collate(examples, padId);
+    const out = interpret(clock.graph(step), lookup, { ...batch.inputs, labels: batch.labels });
+    lossSum += out.get(LOSS_OUTPUT)!.data[0] * examples.length;
+    for (const head of heads) {
+      const [c, n] = correctCount(out.get(`heads.${head}`)!, batch.labels, batch.inputs.attention_mask);
+      correct += c;
+      counted += n;
+    }
+  }
+  return { loss: lossSum / data.length, accuracy: counted === 0 ? 0 : correct / counted };
+}
+
+/** Loss and accuracy of `weights` on `data` (a fresh fusion temperature, as after reloading). */
+export function evaluate(
+  trainee: Trainee,
+  data: readonly Example[],
+  batchSize = TRAIN_DEFAULTS.batchSize,
+): Evaluation {
+  const step = compiled(evaluationGraph(trainee.program, trainee.model));
+  return evaluateWith(
+    step,
+    new FusionClock(),
+    (k) => trainee.weights.get(k),
+    data,
+    batchSize,
+    trainee.model.padTokenId,
+  );
+}
