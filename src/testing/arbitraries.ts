@@ -1,14 +1,18 @@
 // fast-check arbitraries for composition semantics: tiny models, adapters of every supported method,
 // valid compositions over them (the library's nesting table, depth rule and per-method support),
-// AdapterDrop sets and padded inputs. They shrink toward small models and flat compositions.
+// AdapterDrop sets, padded inputs and law subjects (model + program + weights). They shrink toward small models and flat compositions.
 import fc from 'fast-check';
 import { ADAPTER_PRESETS, FUSION_PRESETS, resolveHeadConfig } from '../config/index.ts';
 import type { AdapterConfig, FusionConfig, SingleAdapterConfig } from '../config/types.ts';
 import type { BlockType } from '../dsl/ast.ts';
 import type { CheckedProgram, Composition, HeadSetup } from '../dsl/checked.ts';
 import { ALLOWED_NESTINGS } from '../dsl/composition.ts';
+import type { Subject } from '../laws/law.ts';
+import { describeSubject, inputsJson } from '../laws/source.ts';
+import { lowerProgram } from '../lower/bert.ts';
 import type { EncoderConfig } from '../lower/model-config.ts';
-import { programOf, tinyEncoderConfig } from './model.ts';
+import type { Inputs } from '../runtime/reference/interpret.ts';
+import { programOf, randomWeights, tinyEncoderConfig } from './model.ts';
 
 export type Family = 'bottleneck' | 'lora' | 'ia3' | 'prefix';
 
@@ -165,26 +169,30 @@ export function compositionArb(
   const tops = FAMILY_BLOCKS[family].filter((t) => t !== 'Parallel');
   const plain = fc.constantFrom(...tops).chain((t) => blockArb(t, 0, family, names, room));
   if (!FAMILY_BLOCKS[family].includes('Parallel')) return plain;
-  const parallel = fc
-    .integer({ min: 2, max: 3 })
-    .chain((n) =>
-      fc.tuple(
-        ...Array.from({ length: n }, () =>
-          fc.oneof(
-            fc.constantFrom(...names),
-            fc
-              .constantFrom('Stack', 'Average', 'BatchSplit' as BlockType)
-              .filter((t) => FAMILY_BLOCKS[family].includes(t))
-              .chain((t) => blockArb(t, 1, family, names, room)),
+  // A Parallel at `level`: its block children sit one level lower, where below level 1 only Stacks go.
+  const parallelAt = (level: number) => {
+    const channelBlocks: BlockType[] = level === 0 ? ['Stack', 'Average', 'BatchSplit'] : ['Stack'];
+    return fc
+      .integer({ min: 2, max: 3 })
+      .chain((n) =>
+        fc.tuple(
+          ...Array.from({ length: n }, () =>
+            fc.oneof(
+              fc.constantFrom(...names),
+              fc
+                .constantFrom(...channelBlocks)
+                .filter((t) => FAMILY_BLOCKS[family].includes(t))
+                .chain((t) => blockArb(t, level + 1, family, names, room)),
+            ),
           ),
         ),
-      ),
-    )
-    .map((children): Composition => ({ type: 'Parallel', children }));
+      )
+      .map((children): Composition => ({ type: 'Parallel', children }));
+  };
   return fc.oneof(
     { weight: 3, arbitrary: plain },
-    { weight: 1, arbitrary: parallel },
-    { weight: 1, arbitrary: parallel.map((p): Composition => ({ type: 'Stack', children: [p] })) },
+    { weight: 1, arbitrary: parallelAt(0) },
+    { weight: 1, arbitrary: parallelAt(1).map((p): Composition => ({ type: 'Stack', children: [p] })) },
   );
 }
 
@@ -268,3 +276,83 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
         })
     );
   });
+
+/** A law's subject from a scenario: its model, program and seeded random weights for every parameter. */
+export function subjectOf(scenario: Scenario): Subject {
+  const weights = randomWeights(lowerProgram(scenario.program, scenario.model), scenario.seed);
+  return { model: scenario.model, program: scenario.program, weights };
+}
+
+export const subjectArb: fc.Arbitrary<Subject> = scenarioArb.map(subjectOf);
+
+/** The batch a setup needs: the sizes of its first BatchSplit (in pre-order) add up to it. */
+function requiredRows(c: Composition | null, heads: HeadSetup): number | null {
+  if (heads?.kind === 'batch-split') return heads.batch_sizes.reduce((a, b) => a + b, 0);
+  if (c === null || typeof c === 'string') return null;
+  if (c.type === 'BatchSplit') return c.batch_sizes.reduce((a, b) => a + b, 0);
+  return c.children.reduce<number | null>((found, x) => found ?? requiredRows(x, null), null);
+}
+
+/** The sequence length a setup needs: every Split's sizes add up to it. */
+function requiredSeq(c: Composition | null): number | null {
+  if (c === null || typeof c === 'string') return null;
+  if (c.type === 'Split') return c.splits.reduce((a, b) => a + b, 0);
+  return c.children.reduce<number | null>((found, x) => found ?? requiredSeq(x), null);
+}
+
+/**
+ * Inputs the program can run on: the batch its BatchSplit needs (else 1–3 rows), the length its Split
+ * needs (else 2–`maxSeq`), random right padding (every row keeps its first token), random ids.
+ */
+export function inputsArb(model: EncoderConfig, program: CheckedProgram, maxSeq = 6): fc.Arbitrary<Inputs> {
+  const rows = requiredRows(program.setup, program.headSetup);
+  const seq = requiredSeq(program.setup);
+  const longest = Math.min(maxSeq, model.maxPositions);
+  return fc
+    .record({
+      batch: rows === null ? fc.integer({ min: 1, max: 3 }) : fc.constant(rows),
+      seq: seq === null ? fc.integer({ min: 2, max: longest }) : fc.constant(seq),
+    })
+    .chain(({ batch, seq }) =>
+      fc.array(
+        fc.record({
+          length: fc.integer({ min: 1, max: seq }),
+          ids: fc.array(fc.integer({ min: 1, max: model.vocabSize - 1 }), { minLength: seq, maxLength: seq }),
+        }),
+        { minLength: batch, maxLength: batch },
+      ),
+    )
+    .map((rowsDrawn) => paddedInputs(rowsDrawn));
+}
+
+function paddedInputs(rows: readonly { length: number; ids: readonly number[] }[]): Inputs {
+  const seq = rows[0].ids.length;
+  const shape = [rows.length, seq];
+  const mask = Int32Array.from(rows.flatMap((r) => r.ids.map((_, t) => (t < r.length ? 1 : 0))));
+  const ids = Int32Array.from(rows.flatMap((r) => r.ids.map((id, t) => (t < r.length ? id : 0))));
+  return {
+    input_ids: { shape, data: ids },
+    attention_mask: { shape, data: mask },
+    token_type_ids: { shape, data: new Int32Array(ids.length) },
+  };
+}
+
+/** A generated subject with inputs it can run on (shrinks both). */
+export const lawCaseArb: fc.Arbitrary<LawCase> = subjectArb.chain((subject) =>
+  inputsArb(subject.model, subject.program).map((inputs) => lawCase(subject, inputs)),
+);
+
+export interface LawCase {
+  readonly subject: Subject;
+  readonly inputs: Inputs;
+}
+
+/** A case that fast-check prints as its program and token ids rather than every weight. */
+export function lawCase(subject: Subject, inputs: Inputs): LawCase {
+  return {
+    subject,
+    inputs,
+    [fc.toStringMethod]: () =>
+      `${describeSubject(subject)}\ninputs: ${JSON.stringify(inputsJson(inputs))}\nweights: randomWeights, seeded by the scenario`,
+  } as LawCase;
+}
