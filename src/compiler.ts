@@ -5,7 +5,7 @@ import { readJsonObject } from './checkpoint/hf-model.ts';
 import type { CheckedProgram } from './dsl/checked.ts';
 import { checkFile, type Diagnostic, renderDiagnostics } from './dsl/index.ts';
 import type { Graph } from './ir/graph.ts';
-import { bindWeights, loadProgramWeights, type WeightStore } from './load/weights.ts';
+import { bindWeights, loadProgramWeights, type ModuleRef, type WeightStore } from './load/weights.ts';
 import { lowerProgram } from './lower/bert.ts';
 import { type EncoderConfig, encoderConfigFromJson } from './lower/model-config.ts';
 
@@ -46,10 +46,20 @@ export function lower(program: CheckedProgram): { model: EncoderConfig; graph: G
   return { model, graph: lowerProgram(program, model) };
 }
 
-/** check → lower → load and bind weights. */
+/**
+ * check → lower → load and bind weights. Only modules the graph reads are loaded (an adapter that
+ * AdapterDrop removes everywhere is never opened), except when the program trains: the freeze
+ * analysis speaks of every module, as the library's does.
+ */
 export function compileFile(path: string): Compiled {
   const program = checkProgram(path);
   const { model, graph } = lower(program);
-  const weights = bindWeights(graph, program, model, loadProgramWeights(program).weights);
+  const read = new Set(
+    graph.nodes.flatMap((n) =>
+      n.op === 'param' && n.origin.kind !== 'base' ? [`${n.origin.kind}:${n.origin.name}`] : [],
+    ),
+  );
+  const needed = (m: ModuleRef) => program.training !== null || read.has(`${m.kind}:${m.name}`);
+  const weights = bindWeights(graph, program, model, loadProgramWeights(program, needed).weights);
   return { program, model, graph, weights };
 }

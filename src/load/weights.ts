@@ -24,8 +24,17 @@ function savedName(json: Record<string, unknown>, dir: string): string {
   return json.name;
 }
 
-/** Reads the model folder and every loaded module of the program; renames modules to their bound names. */
-export function loadProgramWeights(program: CheckedProgram): LoadedModel {
+/** A module of the program: which adapter, head or fusion a parameter belongs to. */
+export type ModuleRef = Exclude<ParamOrigin, { kind: 'base' }>;
+
+/**
+ * Reads the model folder and the loaded modules of the program that `needed` selects (all by
+ * default); renames modules to their bound names. Modules not needed are never opened.
+ */
+export function loadProgramWeights(
+  program: CheckedProgram,
+  needed: (m: ModuleRef) => boolean = () => true,
+): LoadedModel {
   const model = readModelFolder(program.model);
   const config = encoderConfigFromJson(model.config);
   const prefix = `${basePrefixOf(config.modelType)}.`;
@@ -34,7 +43,7 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
     for (const [k, t] of dict) weights.set(k, t);
   };
   for (const a of program.adapters.values()) {
-    if (a.origin !== 'load') continue;
+    if (a.origin !== 'load' || !needed({ kind: 'adapter', name: a.name })) continue;
     const module = readAdapterHubFolder(a.dir, 'adapter');
     merge(
       withBasePrefix(
@@ -44,12 +53,12 @@ export function loadProgramWeights(program: CheckedProgram): LoadedModel {
     );
   }
   for (const h of program.heads.values()) {
-    if (h.origin !== 'load') continue;
+    if (h.origin !== 'load' || !needed({ kind: 'head', name: h.name })) continue;
     const module = readAdapterHubFolder(h.dir, 'head');
     merge(renameModuleKeys('head', module.weights, savedName(module.json, h.dir), h.name));
   }
   for (const f of program.fusions.values()) {
-    if (f.origin !== 'load') continue;
+    if (f.origin !== 'load' || !needed({ kind: 'fusion', name: f.name })) continue;
     const module = readAdapterHubFolder(f.dir, 'fusion');
     merge(
       withBasePrefix(

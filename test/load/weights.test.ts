@@ -55,3 +55,26 @@ describe('loading adapters into a model', () => {
     expect(message).toContain('[8,32]');
   });
 });
+
+describe('what compiling reads', () => {
+  /** A copy of the golden `seq` adapter whose weight file is garbage. */
+  function writeBrokenAdapter(dir: string): void {
+    const seq = readAdapterHubFolder(join(GOLDEN, 'adapters', 'seq'), 'adapter');
+    writeAdapterHubFolder(dir, 'adapter', seq);
+    writeFileSync(join(dir, 'adapter.safetensors'), 'not a checkpoint');
+  }
+
+  it('never opens the weights of an adapter AdapterDrop removes from every layer', () => {
+    writeBrokenAdapter(join(work, 'broken'));
+    const program = (drop: string) =>
+      `model "${join(GOLDEN, 'model')}"\nadapter broken = load "broken"\nsetup broken${drop}\n`;
+    const dropped = join(work, 'dropped.adapt');
+    writeFileSync(dropped, program(' drop 0..3'));
+    expect(
+      compileFile(dropped).graph.nodes.some((n) => n.op === 'param' && n.origin.kind === 'adapter'),
+    ).toBe(false);
+    const active = join(work, 'active.adapt');
+    writeFileSync(active, program(' drop 0..2'));
+    expect(() => compileFile(active)).toThrow(CheckpointError);
+  });
+});
