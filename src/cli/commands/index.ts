@@ -7,6 +7,7 @@ import { explainCommand } from './explain.ts';
 import { fmtCommand } from './fmt.ts';
 import { graphCommand } from './graph.ts';
 import { runCommand } from './run.ts';
+import { testLawsCommand } from './test-laws.ts';
 import { trainCommand } from './train.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   graphCommand,
   trainCommand,
   benchCommand,
+  testLawsCommand,
 ];
