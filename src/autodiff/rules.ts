@@ -249,6 +249,9 @@ const crossEntropy: Rule<'cross_entropy'> = ({ b, node, dy }) => {
   ];
 };
 
+/** The table's gradient: each dy row added into the row of its id. */
+const gather: Rule<'gather'> = ({ b, node, dy }) => [b.add({ op: 'gather_grad' }, [...node.inputs, dy]), null];
+
 const noGradient = (): Gradients => [];
 
 function unsupported(what: string): () => Gradients {
@@ -263,7 +266,7 @@ const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   const: noGradient,
   mask_bias: noGradient,
   position_ids: noGradient,
-  gather: unsupported('training an embedding table (gather) is not supported'),
+  gather,
   linear,
   matmul,
   binary: binaryRule,
@@ -285,6 +288,7 @@ const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   unary_grad: unsupported('second derivatives are not supported'),
   layernorm_grad: unsupported('second derivatives are not supported'),
   cross_entropy_grad: unsupported('second derivatives are not supported'),
+  gather_grad: unsupported('second derivatives are not supported'),
 };
 
 export function backwardRule(args: RuleArgs): Gradients {

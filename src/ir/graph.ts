@@ -83,7 +83,9 @@ export type Op =
    */
   | { readonly op: 'cross_entropy' }
   /** inputs [logits, labels, dloss [], mask?] → dL/dlogits of cross_entropy, scaled by dloss. */
-  | { readonly op: 'cross_entropy_grad' };
+  | { readonly op: 'cross_entropy_grad' }
+  /** inputs [table [V,H], ids [...], dy [..., H]] → [V,H]: dy rows summed into the rows of their ids. */
+  | { readonly op: 'gather_grad' };
 
 export type OpKind = Op['op'];
 

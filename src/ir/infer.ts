@@ -139,6 +139,7 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
         throw new Error(`cross_entropy: labels ${formatShape(y.shape)} for logits ${formatShape(x.shape)}`);
       return f32([]);
     case 'cross_entropy_grad':
+    case 'gather_grad':
       return f32(x.shape);
   }
 }

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  appendBackward,
   appendLoss,
   GRAD_PREFIX,
   gradientKeys,
@@ -13,7 +14,8 @@ import {
   trainingGraph,
 } from '../../src/autodiff/index.ts';
 import type { HostTensor } from '../../src/checkpoint/tensor.ts';
-import { methodFamilies } from '../../src/config/index.ts';
+import { ADAPTER_PRESETS, methodFamilies, resolveHeadConfig } from '../../src/config/index.ts';
+import type { HeadConfig } from '../../src/config/types.ts';
 import type { CheckedProgram, CheckedTraining } from '../../src/dsl/checked.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { seededUniform } from '../../src/load/init.ts';
@@ -21,7 +23,7 @@ import { lowerProgram } from '../../src/lower/bert.ts';
 import { freezeReport, isTrainable, ownerOfKey } from '../../src/passes/freeze.ts';
 import { type Inputs, interpret } from '../../src/runtime/reference/interpret.ts';
 import { scenarioArb } from '../../src/testing/arbitraries.ts';
-import { randomInputs, randomWeights } from '../../src/testing/model.ts';
+import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
 
 const STEP = 1e-3;
 const FC_SEED = Number(process.env.FC_SEED ?? 20261128);
@@ -61,6 +63,33 @@ function lossAt(g: Graph, weights: ReadonlyMap<string, HostTensor>, inputs: Inpu
   return interpret(g, (k) => weights.get(k), inputs).get(LOSS_OUTPUT)!.data[0];
 }
 
+function classification(): HeadConfig {
+  const head = resolveHeadConfig('classification', { num_labels: 2 });
+  if (!head.ok) throw new Error('classification head');
+  return head.value;
+}
+
+/** ⟨∇L, v⟩ from the backward pass and (L(θ + h·v) − L(θ − h·v)) / 2h, for a random unit v on `key`. */
+function directional(
+  lossGraph: Graph,
+  weights: ReadonlyMap<string, HostTensor>,
+  inputs: Inputs,
+  grad: ArrayLike<number>,
+  key: string,
+  seed: number,
+): { fd: number; analytic: number } {
+  const w = weights.get(key)!;
+  const v = unitDirection(w.data.length, seed, key);
+  const shifted = (sign: number) =>
+    new Map(weights).set(key, {
+      shape: w.shape,
+      data: Float32Array.from(w.data, (x, i) => x + sign * STEP * v[i]),
+    });
+  const fd = (lossAt(lossGraph, shifted(1), inputs) - lossAt(lossGraph, shifted(-1), inputs)) / (2 * STEP);
+  const analytic = v.reduce((acc, vi, i) => acc + vi * grad[i], 0);
+  return { fd, analytic };
+}
+
 const covered = new Set<string>();
 let checks = 0;
 
@@ -84,17 +113,14 @@ describe('backward equals central finite differences', () => {
           const graph = trainingGraph(forward, trained);
           const out = interpret(graph, (k) => weights.get(k), inputs);
           for (const key of gradientKeys(graph)) {
-            const w = weights.get(key)!;
-            const grad = out.get(`${GRAD_PREFIX}${key}`)!.data;
-            const v = unitDirection(w.data.length, seed, key);
-            const shifted = (sign: number) =>
-              new Map(weights).set(key, {
-                shape: w.shape,
-                data: Float32Array.from(w.data, (x, i) => x + sign * STEP * v[i]),
-              });
-            const fd =
-              (lossAt(lossGraph, shifted(1), inputs) - lossAt(lossGraph, shifted(-1), inputs)) / (2 * STEP);
-            const analytic = v.reduce((acc, vi, i) => acc + vi * grad[i], 0);
+            const { fd, analytic } = directional(
+              lossGraph,
+              weights,
+              inputs,
+              out.get(`${GRAD_PREFIX}${key}`)!.data,
+              key,
+              seed,
+            );
             expect(Math.abs(fd - analytic), `${key}: fd ${fd}, backward ${analytic}`).toBeLessThanOrEqual(
               ATOL + RTOL * Math.abs(analytic),
             );
@@ -124,4 +150,42 @@ describe('backward equals central finite differences', () => {
       `${checks} directional checks over ${covered.size} parameter kinds: ${[...covered].sort().join(', ')}`,
     );
   }, 180_000);
+
+  it('with every parameter trainable (embeddings, base LayerNorms and linears included)', () => {
+    const program = programOf({
+      adapters: { a: ADAPTER_PRESETS.seq_bn() },
+      heads: { h: classification() },
+      setup: 'a',
+      headSetup: { kind: 'single', head: 'h' },
+    });
+    const model = tinyEncoderConfig({ hidden: 8, layers: 2, heads: 2, intermediate: 16 });
+    const forward = lowerProgram(program, model);
+    const weights = randomWeights(forward, 5);
+    const inputs: Inputs = {
+      ...randomInputs(2, 4, model.vocabSize, 5),
+      labels: { shape: [2], data: Int32Array.of(0, 1) },
+    };
+    const lossGraph = appendLoss(forward, () => classification());
+    const graph = appendBackward(lossGraph, { loss: LOSS_OUTPUT, trainable: () => true });
+    const out = interpret(graph, (k) => weights.get(k), inputs);
+    const keys = gradientKeys(graph);
+    // Every parameter but the pooler's: a head with use_pooler false does not read it.
+    const reached = forward.nodes.flatMap((n) =>
+      n.op === 'param' && !n.key.includes('.pooler.') ? [n.key] : [],
+    );
+    expect([...keys].sort()).toEqual(reached.sort());
+    for (const key of keys) {
+      const { fd, analytic } = directional(
+        lossGraph,
+        weights,
+        inputs,
+        out.get(`${GRAD_PREFIX}${key}`)!.data,
+        key,
+        5,
+      );
+      expect(Math.abs(fd - analytic), `${key}: fd ${fd}, backward ${analytic}`).toBeLessThanOrEqual(
+        ATOL + RTOL * Math.abs(analytic),
+      );
+    }
+  });
 });

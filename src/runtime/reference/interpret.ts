@@ -418,6 +418,14 @@ function evaluate(
       return crossEntropy(x, y, z, null);
     case 'cross_entropy_grad':
       return crossEntropy(x, y, args[3], z.data[0]);
+    case 'gather_grad': {
+      const h = x.shape[1];
+      const out = new Float32Array(x.data.length);
+      y.data.forEach((id, i) => {
+        for (let j = 0; j < h; j++) out[id * h + j] += z.data[i * h + j];
+      });
+      return out;
+    }
   }
 }
 
