@@ -2,6 +2,7 @@
 // batch size and sequence length, give each launch its uniforms and the buffers it binds. The plan is a schedule
 // over the optimized graph; which buffer holds which node's value is the memory plan's business.
 
+import type { HostTensor } from '../checkpoint/tensor.ts';
 import type { Graph, NodeId } from '../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape, type Shape } from '../ir/shape.ts';
 import {
@@ -16,14 +17,32 @@ import { attentionSoftmaxKernel } from './attention-softmax.ts';
 import { type ElementType, elementwiseDims, elementwiseKernel, type ScalarExpr } from './elementwise.ts';
 import type { Dims, WgslKernel } from './kernel.ts';
 import { layerNormKernel } from './layernorm.ts';
+import {
+  type LowRankWeights,
+  lowRankKernel,
+  lowRankLayout,
+  packLowRankWeights,
+  segmentTable,
+} from './lowrank.ts';
 import { matmulKernel, segmentedMatmulTable } from './matmul.ts';
 import { meanKernel } from './mean.ts';
 import { contiguousStrides, resolveView, type StridedView, stepsWrap } from './views.ts';
 
-/** A buffer a launch binds: a node's value (activation, input or parameter) or a small per-run table. */
+/**
+ * A buffer a launch binds: a node's value (activation, input or parameter), parameters packed into one pool at
+ * load time (see `PackedWeights`), or a small per-run table.
+ */
 export type BufferSource =
   | { readonly kind: 'node'; readonly node: NodeId }
+  | { readonly kind: 'packed'; readonly key: string }
   | { readonly kind: 'table'; readonly data: Uint32Array };
+
+/** Parameters a kernel reads from one buffer in its own layout, built once from the host weights. */
+export interface PackedWeights {
+  /** Names the packed buffer (derived from the parameter keys). */
+  readonly key: string;
+  pack(weights: (key: string) => HostTensor | undefined): Float32Array;
+}
 
 export interface PlannedLaunch {
   readonly kernel: WgslKernel<Dims>;
@@ -37,6 +56,8 @@ export interface PlannedStep {
   readonly kernels: readonly WgslKernel<Dims>[];
   /** Nodes whose buffers the step reads (materialized nodes, inputs, parameters). */
   readonly reads: readonly NodeId[];
+  /** Weight pools the step's kernels read (uploaded once, like parameters). */
+  readonly packed?: readonly PackedWeights[];
   launches(env: Bindings): PlannedLaunch[];
 }
 
@@ -261,6 +282,8 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
         },
       };
     }
+    case 'lowrank':
+      return lowRankStep(graph, group);
     case 'matmul': {
       const kernel = matmulKernel({
         transposeB: group.transB,
@@ -362,6 +385,84 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
       };
     }
   }
+}
+
+function lowRankStep(graph: Graph, group: KernelGroup & { kind: 'lowrank' }): PlannedStep {
+  const keyOf = (id: NodeId | undefined) => {
+    const n = id === undefined ? undefined : graph.nodes[id];
+    return n?.op === 'param' ? n.key : undefined;
+  };
+  const downNode = graph.nodes[group.down];
+  const [inDim, outDim] = [downNode.shape.at(-1)!.c, graph.nodes[group.up].shape.at(-2)!.c];
+  const segmented = group.bounds !== undefined;
+  const branches = segmented ? downNode.shape[0].c : 1;
+  const shape = {
+    rank: group.rank,
+    downBias: group.downBias !== undefined,
+    upBias: group.upBias !== undefined,
+  };
+  const layout = lowRankLayout(shape, inDim, outDim);
+  const keys = [group.down, group.downBias, group.up, group.upBias].map(keyOf);
+  const packed: PackedWeights = {
+    key: `lowrank:${keys.join('|')}`,
+    pack(weights) {
+      const [down, downBias, up, upBias] = keys.map((k) => (k === undefined ? undefined : weights(k)?.data));
+      if (!down || !up) throw new PlanError(`low-rank weights ${keys.join(', ')} are missing`);
+      const slice = (data: Float32Array | undefined, i: number) =>
+        data?.subarray((i * data.length) / branches, ((i + 1) * data.length) / branches);
+      const parts: LowRankWeights[] = Array.from({ length: branches }, (_, i) => ({
+        down: slice(down, i)!,
+        up: slice(up, i)!,
+        ...(downBias ? { downBias: slice(downBias, i) } : {}),
+        ...(upBias ? { upBias: slice(upBias, i) } : {}),
+      }));
+      return packLowRankWeights(shape, inDim, outDim, parts).pool;
+    },
+  };
+  const kernel = lowRankKernel({
+    ...shape,
+    activation: (group.activation ?? 'identity') as Activation,
+    residual: group.residual !== undefined ? 'buffer' : 'none',
+    segmented,
+    ...(group.scale !== undefined && !segmented ? { scale: group.scale } : {}),
+    alignIn: align(inDim),
+    alignOut: align(outDim),
+  }) as WgslKernel<Dims>;
+  const buffers: Record<string, BufferSource> = {
+    x: node(group.x),
+    weights: { kind: 'packed', key: packed.key },
+    ...(group.residual !== undefined ? { residual: node(group.residual) } : {}),
+    out: node(group.node),
+  };
+  const xInput = graph.nodes[group.members[0]].inputs[0];
+  return {
+    group,
+    kernels: [kernel],
+    reads: [group.x, ...(group.residual !== undefined ? [group.residual] : [])],
+    packed: [packed],
+    launches: (env) => {
+      const xShape = evalShape(graph.nodes[xInput].shape, env);
+      const rows = numel(xShape) / inDim;
+      if (!segmented) return [{ kernel, dims: { rows, inDim, outDim }, buffers }];
+      const rowsPerBatch = rows / xShape[0];
+      const bounds = (group.bounds ?? []).map((d) => evalDim(d, env));
+      const table = segmentTable(
+        bounds.slice(0, -1).map((start, s) => ({
+          rowStart: start * rowsPerBatch,
+          rowEnd: bounds[s + 1] * rowsPerBatch,
+          weightOffset: s * layout.size,
+          scale: group.scale ?? 1,
+        })),
+      );
+      return [
+        {
+          kernel,
+          dims: { rows, inDim, outDim, segments: bounds.length - 1 },
+          buffers: { ...buffers, segments: { kind: 'table', data: table } },
+        },
+      ];
+    },
+  };
 }
 
 function resolve(graph: Graph, view: ViewRef, env: Bindings): StridedView {

@@ -99,6 +99,24 @@ export type KernelGroup = GroupBase &
         readonly bounds?: readonly Dim[];
         readonly epilogue: MatmulEpilogueNodes;
       }
+    /**
+     * A whole low-rank branch in one kernel: out = residual + scale·(up·act(down·x + downBias) + upBias), the
+     * rank-wide hidden state kept in registers (bottleneck adapters, LoRA); segmented for merged branches.
+     */
+    | {
+        readonly kind: 'lowrank';
+        readonly x: NodeId;
+        readonly down: NodeId;
+        readonly downBias?: NodeId;
+        readonly up: NodeId;
+        readonly upBias?: NodeId;
+        readonly rank: number;
+        readonly activation?: UnaryFn;
+        readonly scale?: number;
+        readonly residual?: NodeId;
+        /** Row bounds of the segments (merged Parallel/BatchSplit branches), as in segmented_linear. */
+        readonly bounds?: readonly Dim[];
+      }
     | {
         readonly kind: 'matmul';
         readonly a: ViewRef;
@@ -123,7 +141,12 @@ export type KernelGroup = GroupBase &
 export interface FusionOptions {
   /** false: one kernel per IR op (views other than reshape materialized too), for benchmarks and debugging. */
   readonly fuse: boolean;
+  /** Widest low-rank branch run as one kernel (its hidden state lives in registers); 0 disables. */
+  readonly maxLowRank?: number;
 }
+
+/** The low-rank kernel's register budget (DEFAULT_LOW_RANK_SCHEDULE.maxRank). */
+export const DEFAULT_MAX_LOW_RANK = 64;
 
 export interface FusionGroups {
   readonly groups: readonly KernelGroup[];
@@ -185,6 +208,63 @@ export function isStridedView(steps: readonly ViewStep[], shapes: readonly Shape
         return false;
     }
   });
+}
+
+type ContractionGroup = KernelGroup & { kind: 'linear' | 'segmented_linear' };
+
+const sameBounds = (a: readonly Dim[] = [], b: readonly Dim[] = []) =>
+  a.length === b.length && a.every((d, i) => dimEquals(d, b[i]));
+
+/**
+ * down-projection (+ activation) feeding only an up-projection (+ scale, residual) of rank ≤ maxRank: one
+ * low-rank group replaces both (the intermediate never reaches memory).
+ */
+function mergeLowRankPairs(
+  nodes: readonly Node[],
+  groupAt: Map<NodeId, KernelGroup>,
+  absorbedInto: Map<NodeId, NodeId>,
+  maxRank: number,
+  singleUse: (id: NodeId) => boolean,
+): void {
+  for (const [tail, upGroup] of [...groupAt]) {
+    if (upGroup.kind !== 'linear' && upGroup.kind !== 'segmented_linear') continue;
+    const up = nodes[upGroup.members[0]];
+    const downGroup = groupAt.get(up.inputs[0]);
+    if (downGroup?.kind !== upGroup.kind) continue;
+    const down = downGroup as ContractionGroup;
+    const rank = nodes[up.inputs[1]].shape.at(-1)!.c;
+    const weights = [down.weight, down.bias, upGroup.weight, upGroup.bias];
+    if (
+      weights.some((w) => w !== undefined && nodes[w].op !== 'param') ||
+      rank > maxRank ||
+      upGroup.x !== down.node ||
+      !singleUse(down.node) ||
+      down.epilogue.scale !== undefined ||
+      down.epilogue.residual !== undefined ||
+      upGroup.epilogue.activation !== undefined ||
+      !sameBounds(down.bounds, upGroup.bounds)
+    ) {
+      continue;
+    }
+    groupAt.delete(down.node);
+    for (const m of down.members) absorbedInto.set(m, tail);
+    const { epilogue } = upGroup;
+    groupAt.set(tail, {
+      kind: 'lowrank',
+      node: tail,
+      members: [...down.members, ...upGroup.members],
+      x: down.x,
+      down: down.weight,
+      ...(down.bias !== undefined ? { downBias: down.bias } : {}),
+      up: upGroup.weight,
+      ...(upGroup.bias !== undefined ? { upBias: upGroup.bias } : {}),
+      rank,
+      ...(down.epilogue.activation !== undefined ? { activation: down.epilogue.activation } : {}),
+      ...(epilogue.scale !== undefined ? { scale: epilogue.scale } : {}),
+      ...(epilogue.residual !== undefined ? { residual: epilogue.residual } : {}),
+      ...(upGroup.bounds !== undefined ? { bounds: upGroup.bounds } : {}),
+    });
+  }
 }
 
 export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): FusionGroups {
@@ -349,6 +429,11 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
             epilogue,
           };
     groupAt.set(tail.id, group);
+  }
+
+  if (options.fuse) {
+    const singleUse = (id: NodeId) => consumers[id].length === 1 && !outputs.has(id);
+    mergeLowRankPairs(nodes, groupAt, absorbedInto, options.maxLowRank ?? DEFAULT_MAX_LOW_RANK, singleUse);
   }
 
   // Elementwise ops: inlined into their single elementwise consumer of the same shape, else a kernel root.

@@ -1,6 +1,7 @@
 // Snapshots of kernel plans (fused and one kernel per op) and of representative generated WGSL: the embedding
 // gather + adds as one elementwise kernel, a permute copy, a tile copy with wrapped coordinates, a concatenation
-// part written through an output view, the masked attention softmax and a segmented linear with its epilogue.
+// part written through an output view, the masked attention softmax, a merged Parallel's bottleneck adapters as
+// one segmented low-rank kernel and (unfused) its segmented linear.
 import { describe, expect, it } from 'vitest';
 import { formatPlan, type KernelPlan, planKernels } from '../../src/codegen-wgsl/kernel-plan.ts';
 import { compileForGpu } from '../../src/runtime/webgpu/load-node.ts';
@@ -31,13 +32,15 @@ describe('kernel plans', () => {
 describe('generated WGSL', () => {
   const parallel = planOf('parallel_seq_seq2');
   const prefix = planOf('single_prefix_tuning');
+  const unfused = planOf('parallel_seq_seq2', false);
   const cases: readonly (readonly [string, KernelPlan, string])[] = [
     ['embedding-elementwise', parallel, 'elementwise_r3_add_add_gather'],
     ['permute-copy', parallel, 'elementwise_r4_copy'],
     ['tile-copy', parallel, 'elementwise_r3_copy'],
     ['concat-part', prefix, 'copy_r4'],
     ['attention-softmax', parallel, 'attention_softmax_masked'],
-    ['segmented-linear-relu', parallel, 'matmul_segmented'],
+    ['lowrank-segmented', parallel, 'lowrank_segmented'],
+    ['segmented-linear', unfused, 'matmul_segmented'],
   ];
   it.each(cases)('%s', async (file, plan, prefixName) => {
     await expect(kernelNamed(plan, prefixName)).toMatchFileSnapshot(`./__snapshots__/${file}.wgsl`);

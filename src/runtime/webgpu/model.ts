@@ -103,6 +103,7 @@ interface SizedRun {
 export class GpuModel {
   readonly plan: KernelPlan;
   private readonly sized = new Map<string, SizedRun>();
+  private readonly packed = new Map<string, GPUBuffer>();
   private readonly context: DeviceContext;
 
   private constructor(
@@ -124,7 +125,13 @@ export class GpuModel {
     const limits: PlanLimits = acquired.limits;
     const plan = planKernels(source.graph, { fuse: options.fuse ?? true, limits });
     const model = new GpuModel(acquired, source, plan, options.ownsDevice ?? false);
-    for (const n of source.graph.nodes) if (n.op === 'param') model.weightBuffer(n.id);
+    for (const id of new Set(plan.steps.flatMap((s) => s.reads))) {
+      if (source.graph.nodes[id].op === 'param') model.weightBuffer(id);
+    }
+    for (const packed of plan.steps.flatMap((s) => s.packed ?? [])) {
+      const data = packed.pack((key) => source.weights.get(key));
+      model.packed.set(packed.key, model.context.weights.get(packed.key, { shape: [data.length], data }));
+    }
     const kernels = new Map(plan.steps.flatMap((s) => s.kernels).map((k) => [k.wgsl, k]));
     await Promise.all([...kernels.values()].map((k) => model.context.executor.compile(k)));
     return model;
@@ -132,6 +139,18 @@ export class GpuModel {
 
   get adapterInfo(): GpuAdapterSummary {
     return this.acquired.adapterInfo;
+  }
+
+  /** Weight-cache keys this model reads: parameter keys and packed pools. */
+  get weightKeys(): readonly string[] {
+    const params = new Set(this.plan.steps.flatMap((s) => s.reads));
+    return [
+      ...[...params].flatMap((id) => {
+        const n = this.source.graph.nodes[id];
+        return n.op === 'param' ? [n.key] : [];
+      }),
+      ...this.packed.keys(),
+    ];
   }
 
   /** Parameters uploaded so far on this device (all models together). */
@@ -173,6 +192,7 @@ export class GpuModel {
           buffers: Object.fromEntries(
             Object.entries(launch.buffers).map(([name, source]) => {
               if (source.kind === 'node') return [name, bufferOf(source.node)];
+              if (source.kind === 'packed') return [name, this.packed.get(source.key)!];
               const table = executor.upload(source.data, `${launch.kernel.name}.${name}`);
               transient.push(table);
               return [name, table];

@@ -25,10 +25,6 @@ fn loadB(start: u32, at: u32) -> vec4f {
   return b[(start + at) / 4u];
 }
 
-fn relu4(x: vec4f) -> vec4f {
-  return max(x, vec4f(0.0));
-}
-
 fn loadBias(start: u32, at: u32) -> vec4f {
   return bias[(start + at) / 4u];
 }
@@ -36,7 +32,6 @@ fn loadBias(start: u32, at: u32) -> vec4f {
 fn epilogue(biasBase: u32, rowStart: u32, col: u32, acc: vec4f) -> vec4f {
   var v = acc;
   v += loadBias(biasBase, col);
-  v = relu4(v);
   return v;
 }
 
