@@ -15,6 +15,7 @@ import {
 import type { Activation } from './activation.ts';
 import { attentionSoftmaxKernel } from './attention-softmax.ts';
 import { type ElementType, elementwiseDims, elementwiseKernel, type ScalarExpr } from './elementwise.ts';
+import { fusionAttentionKernel } from './fusion-attention.ts';
 import type { Dims, WgslKernel } from './kernel.ts';
 import { layerNormKernel } from './layernorm.ts';
 import {
@@ -97,9 +98,37 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelPlan
   const limits = options.limits ?? DEFAULT_PLAN_LIMITS;
   const fusion = groupNodes(graph, { fuse: fused });
   checkParameterSizes(graph, limits);
-  const steps = fusion.groups.map((group) => planStep(graph, group));
+  const steps = inDependencyOrder(fusion.groups.map((group) => planStep(graph, group)));
   for (const step of steps) checkKernelLimits(graph, step, limits);
   return { graph, fusion, steps, fused };
+}
+
+/** Every node a step writes. */
+export function writtenBy(step: PlannedStep): readonly NodeId[] {
+  return [step.group.node, ...(step.group.alsoWrites ?? [])];
+}
+
+/**
+ * Steps in graph order, except that a step runs only after the steps writing what it reads (a group with two
+ * outputs sits at its last member, possibly after a reader of its first output).
+ */
+function inDependencyOrder(steps: readonly PlannedStep[]): PlannedStep[] {
+  const writer = new Map(steps.flatMap((s, i) => writtenBy(s).map((n) => [n, i] as const)));
+  const done = new Set<number>();
+  const ordered: PlannedStep[] = [];
+  const visit = (i: number) => {
+    if (done.has(i)) return;
+    done.add(i);
+    for (const r of steps[i].reads) {
+      const w = writer.get(r);
+      if (w !== undefined && w !== i) visit(w);
+    }
+    ordered.push(steps[i]);
+  };
+  steps.forEach((_, i) => {
+    visit(i);
+  });
+  return ordered;
 }
 
 /** One line per step: group kind, the nodes it computes (output last) and its kernels, for reports and tests. */
@@ -284,6 +313,31 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
     }
     case 'lowrank':
       return lowRankStep(graph, group);
+    case 'fusion_attention': {
+      const H = staticLast(group.q);
+      const kernel = fusionAttentionKernel({
+        adapters: group.adapters,
+        alignH: align(H),
+      }) as WgslKernel<Dims>;
+      return {
+        group,
+        kernels: [kernel],
+        reads: [group.q, group.k, group.v],
+        launches: (env) => [
+          {
+            kernel,
+            dims: { rows: numel(shapeAt(group.node, env)) / H, H, temperature: group.temperature },
+            buffers: {
+              q: node(group.q),
+              k: node(group.k),
+              v: node(group.v),
+              ctx: node(group.node),
+              probs: node(group.alsoWrites![0]),
+            },
+          },
+        ],
+      };
+    }
     case 'matmul': {
       const kernel = matmulKernel({
         transposeB: group.transB,

@@ -86,6 +86,8 @@ interface GroupBase {
   readonly node: NodeId;
   /** Every IR node the group computes, the output node last. */
   readonly members: readonly NodeId[];
+  /** Further nodes the group writes (AdapterFusion's attention probabilities). */
+  readonly alsoWrites?: readonly NodeId[];
 }
 
 export type KernelGroup = GroupBase &
@@ -116,6 +118,18 @@ export type KernelGroup = GroupBase &
         readonly residual?: NodeId;
         /** Row bounds of the segments (merged Parallel/BatchSplit branches), as in segmented_linear. */
         readonly bounds?: readonly Dim[];
+      }
+    /**
+     * AdapterFusion's attention over N adapters in one kernel: q [rows,H], k and v [rows,N,H]; writes the
+     * context (`node`) and the probabilities softmax(q·kᵀ / temperature) (`alsoWrites[0]`).
+     */
+    | {
+        readonly kind: 'fusion_attention';
+        readonly q: NodeId;
+        readonly k: NodeId;
+        readonly v: NodeId;
+        readonly adapters: number;
+        readonly temperature: number;
       }
     | {
         readonly kind: 'matmul';
@@ -368,9 +382,63 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
     }
   }
 
+  if (options.fuse) {
+    for (const n of nodes) {
+      const group = fusionAttention(n);
+      if (!group) continue;
+      for (const m of group.members.slice(0, -1)) absorbedInto.set(m, group.node);
+      groupAt.set(group.node, group);
+    }
+  }
+
+  /**
+   * softmax([b,t,1,N] = q [b,t,1,H] · k [b,t,N,H]ᵀ, optionally ÷ a constant temperature) · v [b,t,N,H], every
+   * operand plain: AdapterFusion's attention, written as context plus probabilities by one kernel.
+   */
+  function fusionAttention(softmax: Node): KernelGroup | undefined {
+    const s = softmax.shape;
+    if (softmax.op !== 'softmax' || s.length !== 4 || !dimEquals(s[2], lit(1)) || outputs.has(softmax.id)) {
+      return undefined;
+    }
+    let scores = nodes[softmax.inputs[0]];
+    let temperature = 1;
+    const divisor = scores.op === 'binary' && scores.fn === 'div' ? constOperand(scores) : undefined;
+    if (divisor !== undefined && single(scores.id)) {
+      temperature = divisor;
+      scores = nodes[scores.inputs[0]];
+    }
+    const context = consumers[softmax.id].map((c) => nodes[c]).find((c) => c.op === 'matmul');
+    if (
+      scores.op !== 'matmul' ||
+      !scores.transB ||
+      !single(scores.id) ||
+      context?.op !== 'matmul' ||
+      context.transB ||
+      context.inputs[0] !== softmax.id ||
+      ![scores.inputs[0], scores.inputs[1], context.inputs[1]].every(plain) ||
+      !shapeEquals(nodes[context.inputs[1]].shape, nodes[scores.inputs[1]].shape) ||
+      s[3].k !== 0
+    ) {
+      return undefined;
+    }
+    const members = [...new Set([scores.id, softmax.inputs[0], softmax.id, context.id])];
+    return {
+      kind: 'fusion_attention',
+      node: context.id,
+      members,
+      alsoWrites: [softmax.id],
+      q: bufferOf(scores.inputs[0]),
+      k: bufferOf(scores.inputs[1]),
+      v: bufferOf(context.inputs[1]),
+      adapters: s[3].c,
+      temperature,
+    };
+  }
+
   // Contractions with their epilogue chains.
   for (const n of nodes) {
     if (n.op !== 'linear' && n.op !== 'segmented_linear' && n.op !== 'matmul') continue;
+    if (absorbedInto.has(n.id) || groupAt.has(n.id)) continue;
     const members: NodeId[] = [n.id];
     const epilogue: { scale?: number; activation?: UnaryFn; residual?: NodeId } = {};
     let tail: Node = n;
@@ -589,7 +657,7 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
 
   return {
     groups,
-    materialized: new Set(groups.map((gr) => gr.node)),
+    materialized: new Set(groups.flatMap((gr) => [gr.node, ...(gr.alsoWrites ?? [])])),
     patternKinds: nodes.map(patternKind),
   };
 }

@@ -4,7 +4,7 @@
 // Browser-safe: no node: imports (Node callers get a device from device-node.ts or load-node.ts).
 
 import type { HostTensor } from '../../checkpoint/tensor.ts';
-import { type KernelPlan, type PlanLimits, planKernels } from '../../codegen-wgsl/kernel-plan.ts';
+import { type KernelPlan, type PlanLimits, planKernels, writtenBy } from '../../codegen-wgsl/kernel-plan.ts';
 import type { Graph, InputName, NodeId } from '../../ir/graph.ts';
 import { type Bindings, evalShape } from '../../ir/shape.ts';
 import { type MemoryPlan, planMemory } from '../../passes/memory-plan.ts';
@@ -265,7 +265,7 @@ export class GpuModel {
 
 function memoryPlanFor(plan: KernelPlan, env: Bindings): MemoryPlan {
   const graph = plan.graph;
-  const writer = new Map(plan.steps.map((s, i) => [s.group.node, i]));
+  const writer = new Map(plan.steps.flatMap((s, i) => writtenBy(s).map((n) => [n, i] as const)));
   const readers = new Map<NodeId, number[]>();
   plan.steps.forEach((s, i) => {
     for (const r of s.reads) readers.set(r, [...(readers.get(r) ?? []), i]);
