@@ -41,8 +41,16 @@ function baseKeys(subject: Subject): string[] {
   return graph.nodes.flatMap((n) => (n.op === 'param' && n.origin.kind === 'base' ? [n.key] : []));
 }
 
-/** `c` with head `h` attached: a Stack gets it as its last child; anything else is wrapped in one. */
-function withHeadText(c: Composition, head: string): string {
+/**
+ * `c` with head `h` attached: a Stack gets it as its last child; anything else is wrapped in one.
+ * `Stack(a)` nested in a block cannot carry its own head: `Stack(a, head h)` reads as `a`, which
+ * differs from a nested `Stack(a)` (quirk 3), and a Stack may not hold a Stack.
+ */
+function withHeadText(c: Composition, head: string, nested: boolean): string {
+  if (nested && typeof c !== 'string' && c.type === 'Stack' && c.children.length === 1)
+    throw new Error(
+      `${compositionText(c)} with head ${head} cannot be written in .adapt (it would read as ${compositionText(c.children[0])})`,
+    );
   const children = typeof c !== 'string' && c.type === 'Stack' ? c.children : [c];
   return `Stack(${[...children.map(compositionText), `head ${head}`].join(', ')})`;
 }
@@ -51,10 +59,10 @@ function withHeadText(c: Composition, head: string): string {
 export function setupText(setup: Composition | null, heads: HeadSetup): string | null {
   if (setup === null) return heads?.kind === 'single' ? `head ${heads.head}` : null;
   if (heads === null) return compositionText(setup);
-  if (heads.kind === 'single') return withHeadText(setup, heads.head);
+  if (heads.kind === 'single') return withHeadText(setup, heads.head, false);
   if (typeof setup === 'string') throw new Error('a per-channel head setup needs a Parallel or BatchSplit');
   if (setup.type === 'Parallel' || setup.type === 'BatchSplit') {
-    const channels = setup.children.map((c, i) => withHeadText(c, heads.heads[i]));
+    const channels = setup.children.map((c, i) => withHeadText(c, heads.heads[i], true));
     const sizes = setup.type === 'BatchSplit' ? [`batch_sizes: [${setup.batch_sizes.join(', ')}]`] : [];
     return `${setup.type}(${[...channels, ...sizes].join(', ')})`;
   }
@@ -62,14 +70,21 @@ export function setupText(setup: Composition | null, heads: HeadSetup): string |
   return `${setup.type}(${[...setup.children.slice(0, -1).map(compositionText), last].join(', ')})`;
 }
 
-/** A subject in a few lines: the model's sizes, the program as .adapt statements, no weights. */
+/** A subject in a few lines: the model's sizes, adapter configs, setup, heads, drop set; no weights. */
 export function describeSubject(subject: Subject): string {
   const { model, program } = subject;
   const configs = [...new Set(leavesOf(program.setup))].map(
     (a) => `adapter ${a} = ${JSON.stringify(adapterConfigToJson(program.adapters.get(a)!.config))}`,
   );
   const size = `${model.numLayers} layers, hidden ${model.hiddenSize}, ${model.numHeads} heads, intermediate ${model.intermediateSize}`;
-  return [`model: ${size}`, ...configs, ...programTail(program)].join('\n');
+  return [
+    `model: ${size}`,
+    ...configs,
+    `setup ${program.setup === null ? '(none)' : compositionText(program.setup)}`,
+    `heads ${headsUsed(program.headSetup).join(', ') || '(none)'}`,
+    ...(program.skipLayers.length > 0 ? [`drop ${program.skipLayers.join(', ')}`] : []),
+    ...((program.merged ?? []).length > 0 ? [`merge ${program.merged!.join(', ')}`] : []),
+  ].join('\n');
 }
 
 /** Heads the head setup uses. */

@@ -14,7 +14,6 @@ import {
   lawProperty,
   passesPreserve,
   saveReload,
-  setupText,
 } from '../../src/testing/index.ts';
 
 const RUNS = Number(process.env.ADAPTC_LAW_RUNS ?? 60);
@@ -35,10 +34,28 @@ const headOnNestedBlock = ({ subject }: LawCase): boolean => {
   return (block?.children ?? []).some((c) => typeof c !== 'string' && c.type !== 'Stack');
 };
 
+/**
+ * A language gap, not a bug: a channel `Stack(a)` with its own head has no .adapt spelling
+ * (`Stack(a, head h)` is `a`), and writeSubject refuses it; save-reload skips such cases.
+ */
+const headOnSingleStackChannel = ({ subject }: LawCase): boolean => {
+  const { setup, headSetup } = subject.program;
+  const block = topBlock(setup, 'Parallel') ?? topBlock(setup, 'BatchSplit');
+  return (
+    headSetup !== null &&
+    headSetup.kind !== 'single' &&
+    (block?.children ?? []).some(
+      (c) => typeof c !== 'string' && c.type === 'Stack' && c.children.length === 1,
+    )
+  );
+};
+
+const writable = (c: LawCase): boolean => !headOnNestedBlock(c) && !headOnSingleStackChannel(c);
+
 describe(`composition laws on generated models and compositions (seed ${SEED}, ${RUNS} runs each)`, () => {
   for (const law of LAWS) {
     it(`${law.name}: ${law.statement}`, () => {
-      const cases = law === saveReload ? lawCaseArb.filter((c) => !headOnNestedBlock(c)) : lawCaseArb;
+      const cases = law === saveReload ? lawCaseArb.filter(writable) : lawCaseArb;
       fc.assert(lawProperty(law, cases), { numRuns: RUNS, seed: SEED });
     });
   }
@@ -47,7 +64,7 @@ describe(`composition laws on generated models and compositions (seed ${SEED}, $
     fc.assert(
       lawProperty(
         saveReload,
-        lawCaseArb.filter((c) => headOnNestedBlock(c)),
+        lawCaseArb.filter((c) => headOnNestedBlock(c) && !headOnSingleStackChannel(c)),
       ),
       { numRuns: 20, seed: SEED },
     );
@@ -85,11 +102,10 @@ describe('a planted bug is caught with a shrunk counterexample', () => {
     });
     expect(result.failed).toBe(true);
     const [{ subject, inputs }] = result.counterexample!;
-    const text = setupText(subject.program.setup, subject.program.headSetup);
     console.log(
-      `planted bug found (seed ${SEED}): setup ${text}, ${inputs.input_ids!.shape[0]} row(s)\n${(result.errorInstance as Error).message}\n${describeSubject(subject)}`,
+      `planted bug found (seed ${SEED}), shrunk to:\n${describeSubject(subject)}\n${(result.errorInstance as Error).message}`,
     );
-    // Shrunk to the essence: two Parallel channels on a one-layer model, one input row.
+    // Shrunk to the essence: two Parallel channels that differ, a one-layer model, one input row.
     expect(topBlock(subject.program.setup, 'Parallel')?.children).toHaveLength(2);
     expect(subject.model.numLayers).toBe(1);
     expect(inputs.input_ids!.shape[0]).toBe(1);
