@@ -2,9 +2,9 @@
 // (save_all_adapters, save_all_adapter_fusions, save_all_heads): one folder per module under `dir`,
 // named like the module (a fusion folder's name is its adapters joined by ','), each holding the
 // library's config JSON and both weight formats. The modules saved are those with trainable parameters.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { selectModuleKeys, writeAdapterHubFolder } from '../checkpoint/adapterhub.ts';
+import { type AdapterHubModule, selectModuleKeys, writeAdapterHubFolder } from '../checkpoint/adapterhub.ts';
 import {
   adapterConfigFileJson,
   fusionConfigFileJson,
@@ -36,7 +36,33 @@ export function trainedModules(program: CheckedProgram, weights: WeightStore): S
     .map((m) => ({ ...m, dir: m.name }));
 }
 
-/** Writes every trained module under `dir`; returns what was written (dir relative to `dir`). */
+function moduleFiles(
+  m: SavedModule,
+  program: CheckedProgram,
+  weights: WeightStore,
+  meta: (name: string) => SavedConfigMeta,
+): AdapterHubModule {
+  const tensors = selectModuleKeys(m.kind, weights, m.name);
+  switch (m.kind) {
+    case 'adapter':
+      return {
+        json: adapterConfigFileJson(program.adapters.get(m.name)!.config, meta(m.name)),
+        weights: tensors,
+      };
+    case 'fusion': {
+      const fusion = program.fusions.get(m.name)!;
+      return { json: fusionConfigFileJson(fusion.config, fusion.adapters, meta(m.name)), weights: tensors };
+    }
+    case 'head':
+      return { json: headConfigFileJson(program.heads.get(m.name)!.config, meta(m.name)), weights: tensors };
+  }
+}
+
+/**
+ * Writes every trained module under `dir`; returns what was written (dir relative to `dir`). A head
+ * named like an adapter shares its folder, as save_adapter(with_head=True) then save_all_heads leave it:
+ * it is written next to the folder first, then its files are moved in.
+ */
 export function saveTrainedModules(
   dir: string,
   program: CheckedProgram,
@@ -51,28 +77,18 @@ export function saveTrainedModules(
   });
   const modules = trainedModules(program, weights);
   mkdirSync(dir, { recursive: true });
+  const written = new Set<string>();
   for (const m of modules) {
     const target = join(dir, m.dir);
-    const tensors = selectModuleKeys(m.kind, weights, m.name);
-    if (m.kind === 'adapter') {
-      const config = program.adapters.get(m.name)!.config;
-      writeAdapterHubFolder(target, 'adapter', {
-        json: adapterConfigFileJson(config, meta(m.name)),
-        weights: tensors,
-      });
-    } else if (m.kind === 'fusion') {
-      const fusion = program.fusions.get(m.name)!;
-      writeAdapterHubFolder(target, 'fusion', {
-        json: fusionConfigFileJson(fusion.config, fusion.adapters, meta(m.name)),
-        weights: tensors,
-      });
-    } else {
-      const head = program.heads.get(m.name)!;
-      writeAdapterHubFolder(target, 'head', {
-        json: headConfigFileJson(head.config, meta(m.name)),
-        weights: tensors,
-      });
+    const files = moduleFiles(m, program, weights, meta);
+    if (!written.has(m.dir)) writeAdapterHubFolder(target, m.kind, files);
+    else {
+      const staging = join(dir, `.${m.dir}.${m.kind}`);
+      writeAdapterHubFolder(staging, m.kind, files);
+      for (const file of readdirSync(staging)) renameSync(join(staging, file), join(target, file));
+      rmSync(staging, { recursive: true, force: true });
     }
+    written.add(m.dir);
   }
   return modules;
 }

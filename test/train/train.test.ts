@@ -1,9 +1,9 @@
 // Training end to end on a generated task: a seeded run reaches ≥ 95% held-out accuracy, the saved
 // AdapterHub folders reload (compileFile and `adaptc run`) to bit-identical outputs, and
 // `adaptc train` writes the folders and the loss curve.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { type Compiled, compileFile } from '../../src/compiler.ts';
@@ -13,6 +13,7 @@ import { collate, readJsonl } from '../../src/train/data.ts';
 import { evaluate, TRAIN_DEFAULTS, type TrainResult, train } from '../../src/train/loop.ts';
 import { writeSyntheticTask } from './synthetic.ts';
 
+const HERE = dirname(new URL(import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'adaptc-train-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -105,6 +106,57 @@ describe('adaptc train', () => {
     expect(config.name).toBe('task');
     expect(config.config.reduction_factor).toBe(16);
     expect(readFileSync(join(out, 'loss.svg'), 'utf8')).toContain('<polyline');
+  });
+
+  it('tokenizes text rows with the model folder’s tokenizer and trains with robust AdapterDrop', async () => {
+    const dir = join(work, 'text');
+    mkdirSync(dir, { recursive: true });
+    const model = resolve(HERE, '../../examples/assets/bert-mini');
+    const adapt = join(dir, 'sentiment.adapt');
+    writeFileSync(
+      adapt,
+      [
+        `model ${JSON.stringify(model)}`,
+        'adapter sentiment = seq_bn',
+        'head sentiment = classification(num_labels: 2)',
+        'setup Stack(sentiment, head sentiment)',
+        'train adapter sentiment drop random 0..3',
+        '',
+      ].join('\n'),
+    );
+    const data = join(dir, 'train.jsonl');
+    const rows = [
+      { text: 'a great film', label: 1 },
+      { text: 'a terrible film', label: 0 },
+      { text: 'the movie was good', label: 1 },
+      { text: 'the movie was bad', label: 0 },
+    ];
+    writeFileSync(data, rows.map((r) => JSON.stringify(r)).join('\n'));
+    const out = join(dir, 'out');
+    const code = await main([
+      'train',
+      adapt,
+      '--data',
+      data,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '2',
+      '--out',
+      out,
+    ]);
+    expect(code).toBe(0);
+    expect(existsSync(join(out, 'sentiment', 'adapter_config.json'))).toBe(true);
+    expect(existsSync(join(out, 'sentiment', 'head_config.json'))).toBe(true);
+    // The adapter's folder carries its head, as the library saves them: loading it brings both.
+    const reload = join(dir, 'reload.adapt');
+    writeFileSync(
+      reload,
+      `model ${JSON.stringify(model)}\nadapter sentiment = load ${JSON.stringify(join(out, 'sentiment'))}\nsetup sentiment\n`,
+    );
+    const output = join(dir, 'out.json');
+    expect(await main(['run', reload, '--text', 'a great film', '--output', output])).toBe(0);
+    expect(JSON.parse(readFileSync(output, 'utf8')).outputs.heads.sentiment.shape).toEqual([1, 2]);
   });
 
   it('rejects a file without a train statement', async () => {
