@@ -126,18 +126,22 @@ export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<strin
     fusion: true,
   });
   const inputs = inputsOf(model, o.batch, o.seq);
+  const sizes = { B: o.batch, T: o.seq };
   const fused = await create(source, o.device, true);
   const fusedTime = await timeModels([fused], inputs, o.repeats);
+  const fusedMemory = fused.memoryAt(sizes);
   fused.release();
   const unfused = await create(source, o.device, false);
   const unfusedTime = await timeModels([unfused], inputs, o.repeats);
+  const unfusedMemory = unfused.memoryAt(sizes);
   unfused.release();
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   return [
     `(a) Fuse(a,b,c) + head, ${describe(o.fuseModel)}, batch ${o.batch} × seq ${o.seq}`,
-    '| schedule | dispatches | median ms |',
-    '|---|---|---|',
-    `| fused | ${fusedTime.dispatches} | ${fusedTime.medianMs.toFixed(0)} |`,
-    `| one kernel per op | ${unfusedTime.dispatches} | ${unfusedTime.medianMs.toFixed(0)} |`,
+    '| schedule | dispatches | median ms | peak activations MiB | allocated MiB |',
+    '|---|---|---|---|---|',
+    `| fused | ${fusedTime.dispatches} | ${fusedTime.medianMs.toFixed(0)} | ${mib(fusedMemory.peakBytes)} | ${mib(fusedMemory.allocatedBytes)} |`,
+    `| one kernel per op | ${unfusedTime.dispatches} | ${unfusedTime.medianMs.toFixed(0)} | ${mib(unfusedMemory.peakBytes)} | ${mib(unfusedMemory.allocatedBytes)} |`,
     `unfused / fused time: ${(unfusedTime.medianMs / fusedTime.medianMs).toFixed(2)}×, dispatches ${(unfusedTime.dispatches / fusedTime.dispatches).toFixed(2)}×`,
   ];
 }
