@@ -37,11 +37,14 @@ export interface RunOptions {
   readonly seed?: number;
 }
 
+/** What a report shows of a law (synchronous or not). */
+export type LawInfo = Pick<Law, 'name' | 'statement' | 'exceptions'>;
+
 export type LawResult =
-  | { readonly law: Law; readonly status: 'not-applicable' }
-  | { readonly law: Law; readonly status: 'held'; readonly runs: number }
+  | { readonly law: LawInfo; readonly status: 'not-applicable' }
+  | { readonly law: LawInfo; readonly status: 'held'; readonly runs: number }
   | {
-      readonly law: Law;
+      readonly law: LawInfo;
       readonly status: 'broken';
       readonly counterexample: Counterexample;
       readonly seed: number;

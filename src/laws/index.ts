@@ -11,3 +11,4 @@ export {
   subjectFiles,
   writeSubject,
 } from './source.ts';
+export * from './webgpu.ts';

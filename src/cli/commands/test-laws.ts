@@ -5,13 +5,16 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileFile } from '../../compiler.ts';
-import { checkLaw, LAWS, type LawResult } from '../../laws/check.ts';
+import { checkLaw, LAWS, type LawResult, type RunOptions } from '../../laws/check.ts';
+import type { Subject } from '../../laws/law.ts';
 import { inputsJson, subjectFiles, writeSubject } from '../../laws/source.ts';
+import { checkAsyncLaw, webgpuMatchesReference } from '../../laws/webgpu.ts';
+import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { displayPath } from '../display.ts';
 import { reportUserError } from '../errors.ts';
 
-const USAGE = `usage: adaptc test-laws FILE.adapt [--runs N] [--seed S] [--out DIR]
+const USAGE = `usage: adaptc test-laws FILE.adapt [--runs N] [--seed S] [--out DIR] [--webgpu]
 
 Checks every composition law that applies to the file's setup (SPEC.md, "Laws") on its real model,
 adapters, fusions and heads, with generated inputs (random ids and padding). Exit status 0 when every
@@ -19,7 +22,8 @@ law holds, 1 when one breaks.
   --runs N   generated inputs per law (default 20)
   --seed S   fast-check seed (default: from the clock; printed, so a run can be repeated)
   --out DIR  where broken laws' counterexamples go (default laws-counterexamples): <law>.adapt with
-             its modules saved in AdapterHub format beside it, and <law>.inputs.json for adaptc run`;
+             its modules saved in AdapterHub format beside it, and <law>.inputs.json for adaptc run
+  --webgpu   also check webgpu-matches-reference on a WebGPU device (Dawn; llvmpipe without a GPU)`;
 
 const STATUS: Record<LawResult['status'], string> = {
   held: 'held',
@@ -52,6 +56,16 @@ function reportBroken(result: LawResult & { status: 'broken' }, out: string): st
   ];
 }
 
+/** The WebGPU law on a device acquired for this run. */
+async function checkOnWebGpu(subject: Subject, options: RunOptions): Promise<LawResult> {
+  const acquired = await acquireNodeDevice();
+  try {
+    return await checkAsyncLaw(webgpuMatchesReference(acquired), subject, options);
+  } finally {
+    acquired.release();
+  }
+}
+
 export const testLawsCommand: Command = {
   name: 'test-laws',
   summary: 'check the composition laws on a file’s model and adapters with generated inputs',
@@ -69,7 +83,8 @@ export const testLawsCommand: Command = {
       const { program, model, weights } = compileFile(file);
       const subject = { program, model, weights };
       process.stdout.write(`${displayPath(file)}: ${runs} generated inputs per law, seed ${seed}\n\n`);
-      const results = LAWS.map((law) => checkLaw(law, subject, { runs, seed }));
+      const results: LawResult[] = LAWS.map((law) => checkLaw(law, subject, { runs, seed }));
+      if (parsed.webgpu) results.push(await checkOnWebGpu(subject, { runs, seed }));
       process.stdout.write(`${lawTable(results)}\n`);
       const broken = results.filter((r): r is LawResult & { status: 'broken' } => r.status === 'broken');
       for (const r of broken) process.stdout.write(`\n${reportBroken(r, out).join('\n')}\n`);
@@ -90,6 +105,7 @@ function parseOptions(args: readonly string[]) {
       runs: { type: 'string', default: '20' },
       seed: { type: 'string' },
       out: { type: 'string', default: 'laws-counterexamples' },
+      webgpu: { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1) throw new Error('expected one .adapt file');
@@ -98,5 +114,5 @@ function parseOptions(args: readonly string[]) {
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a positive integer, not ${values.runs}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, not ${values.seed}`);
-  return { file: positionals[0], runs, seed, out: values.out! };
+  return { file: positionals[0], runs, seed, out: values.out!, webgpu: values.webgpu! };
 }
