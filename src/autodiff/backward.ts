@@ -19,11 +19,15 @@ export interface BackwardOptions {
 /** Gradient outputs are named `grad.<param key>`. */
 export const GRAD_PREFIX = 'grad.';
 
-/** needs[i]: node i is a trainable parameter or depends on one. */
+/** Ops whose output does not vary with their inputs' values (masks, ids): no gradient flows through. */
+const CONSTANT_OUTPUT = new Set(['mask_bias', 'position_ids', 'dropout_mask']);
+
+/** needs[i]: node i is a trainable parameter or depends on one through differentiable ops. */
 export function nodesNeedingGradients(g: Graph, trainable: (p: ParamNode) => boolean): Uint8Array {
   const needs = new Uint8Array(g.nodes.length);
   for (const n of g.nodes) {
-    needs[n.id] = n.op === 'param' ? (trainable(n) ? 1 : 0) : n.inputs.some((i) => needs[i]) ? 1 : 0;
+    if (n.op === 'param') needs[n.id] = trainable(n) ? 1 : 0;
+    else if (!CONSTANT_OUTPUT.has(n.op)) needs[n.id] = n.inputs.some((i) => needs[i]) ? 1 : 0;
   }
   return needs;
 }

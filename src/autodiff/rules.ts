@@ -250,7 +250,10 @@ const crossEntropy: Rule<'cross_entropy'> = ({ b, node, dy }) => {
 };
 
 /** The table's gradient: each dy row added into the row of its id. */
-const gather: Rule<'gather'> = ({ b, node, dy }) => [b.add({ op: 'gather_grad' }, [...node.inputs, dy]), null];
+const gather: Rule<'gather'> = ({ b, node, dy }) => [
+  b.add({ op: 'gather_grad' }, [...node.inputs, dy]),
+  null,
+];
 
 const noGradient = (): Gradients => [];
 
@@ -266,6 +269,7 @@ const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   const: noGradient,
   mask_bias: noGradient,
   position_ids: noGradient,
+  dropout_mask: noGradient,
   gather,
   linear,
   matmul,

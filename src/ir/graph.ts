@@ -85,7 +85,12 @@ export type Op =
   /** inputs [logits, labels, dloss [], mask?] → dL/dlogits of cross_entropy, scaled by dloss. */
   | { readonly op: 'cross_entropy_grad' }
   /** inputs [table [V,H], ids [...], dy [..., H]] → [V,H]: dy rows summed into the rows of their ids. */
-  | { readonly op: 'gather_grad' };
+  | { readonly op: 'gather_grad' }
+  /**
+   * inputs [x] → inverted-dropout mask of x's shape: 1/(1 − p) where a draw u ≥ p, else 0. The draws
+   * are seededUniform(seed, `dropout <stream>`) in row-major order: a new seed per training step.
+   */
+  | { readonly op: 'dropout_mask'; readonly p: number; readonly seed: number; readonly stream: number };
 
 export type OpKind = Op['op'];
 

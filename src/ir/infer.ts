@@ -140,6 +140,7 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       return f32([]);
     case 'cross_entropy_grad':
     case 'gather_grad':
+    case 'dropout_mask':
       return f32(x.shape);
   }
 }

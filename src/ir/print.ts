@@ -24,6 +24,8 @@ function attrs(n: Node): string {
       return `.${n.fn}`;
     case 'layernorm_grad':
       return `{eps=${n.eps}, wrt=${n.wrt}}`;
+    case 'dropout_mask':
+      return `{p=${n.p}, seed=${n.seed}, stream=${n.stream}}`;
     case 'layernorm':
       return `{eps=${n.eps}}`;
     case 'mean':

@@ -12,6 +12,7 @@ import type { EncoderConfig } from '../lower/model-config.ts';
 import { trainableParameters } from '../passes/freeze.ts';
 import { interpret, type Tensor } from '../runtime/reference/interpret.ts';
 import { type Batch, batchesOf, collate, type Example, IGNORE_INDEX, shuffledIndices } from './data.ts';
+import { type DropoutRates, dropoutMasks, withDropout, withDropoutSeed } from './dropout.ts';
 import {
   fusionTemperature,
   temperatureConstants,
@@ -35,6 +36,8 @@ export interface TrainOptions {
   readonly warmupSteps: number;
   readonly maxGradNorm: number;
   readonly seed: number;
+  /** Training-mode dropout at these rates, or none (eval mode, as the golden gradients were taken). */
+  readonly dropout: DropoutRates | null;
 }
 
 /** Hugging Face Trainer defaults (batch size 8, 3 epochs, no warmup, clipping at 1.0). */
@@ -45,6 +48,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   warmupSteps: 0,
   maxGradNorm: 1,
   seed: 42,
+  dropout: null,
 };
 
 export interface StepReport {
@@ -84,6 +88,7 @@ export interface TrainCallbacks {
 interface CompiledStep {
   readonly graph: Graph;
   readonly temperatures: readonly number[];
+  readonly masks: readonly number[];
 }
 
 function requireTraining(program: CheckedProgram): CheckedTraining {
@@ -106,16 +111,19 @@ function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Arr
   };
 }
 
-/** Counts fusion forward calls: each one lowers the temperature (semantics §1.5). */
+/** Counts forward calls: each one lowers the fusion temperature (semantics §1.5) and redraws dropout. */
 class FusionClock {
   calls = 0;
+  constructor(private readonly seed: number) {}
   graph(step: CompiledStep): Graph {
-    return withTemperature(step.graph, step.temperatures, fusionTemperature(this.calls++));
+    const calls = this.calls++;
+    const cooled = withTemperature(step.graph, step.temperatures, fusionTemperature(calls));
+    return withDropoutSeed(cooled, step.masks, (Math.imul(this.seed, 0x9e3779b1) + calls) >>> 0);
   }
 }
 
 function compiled(graph: Graph): CompiledStep {
-  return { graph, temperatures: temperatureConstants(graph) };
+  return { graph, temperatures: temperatureConstants(graph), masks: dropoutMasks(graph) };
 }
 
 export function train(
@@ -137,13 +145,19 @@ export function train(
     let s = steps.get(k);
     if (!s) {
       const p = k === 0 ? program : dropping(program, k);
-      s = compiled(trainingGraph(lowerProgram(p, model), p));
+      const forward = lowerProgram(p, model);
+      const dropout = options.dropout;
+      const trainingMode =
+        dropout === null
+          ? forward
+          : withDropout(forward, dropout, (h) => p.heads.get(h)?.config.dropout_prob ?? null);
+      s = compiled(trainingGraph(trainingMode, p));
       steps.set(k, s);
     }
     return s;
   };
   const evalStep = compiled(evaluationGraph(program, model));
-  const clock = new FusionClock();
+  const clock = new FusionClock(options.seed);
   const random = seededUniform(options.seed, 'train');
   const optimizer = new AdamW(options.optimizer);
   const perEpoch = Math.ceil(data.length / options.batchSize);
@@ -264,7 +278,7 @@ export function evaluate(
   const step = compiled(evaluationGraph(trainee.program, trainee.model));
   return evaluateWith(
     step,
-    new FusionClock(),
+    new FusionClock(0),
     (k) => trainee.weights.get(k),
     data,
     batchSize,

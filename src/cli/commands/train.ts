@@ -4,10 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutodiffError } from '../../autodiff/index.ts';
+import { readJsonObject } from '../../checkpoint/hf-model.ts';
 import { compileFile } from '../../compiler.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import { saveTrainedModules } from '../../train/checkpoint.ts';
 import { readJsonl } from '../../train/data.ts';
+import { dropoutRatesOf } from '../../train/dropout.ts';
 import { type EpochReport, TRAIN_DEFAULTS, type TrainOptions, train } from '../../train/loop.ts';
 import { lossCurveSvg } from '../../train/loss-curve.ts';
 import { progressLine } from '../../train/progress.ts';
@@ -29,7 +31,8 @@ loss curve to DIR/loss.svg.
   --weight-decay X     default ${TRAIN_DEFAULTS.optimizer.weightDecay}
   --warmup-steps N     linear warmup, then linear decay to 0 (default ${TRAIN_DEFAULTS.warmupSteps})
   --max-grad-norm X    gradient clipping (default ${TRAIN_DEFAULTS.maxGradNorm})
-  --seed N             shuffling and AdapterDrop draws (default ${TRAIN_DEFAULTS.seed})`;
+  --seed N             shuffling, dropout and AdapterDrop draws (default ${TRAIN_DEFAULTS.seed})
+  --no-dropout         train in eval mode; by default dropout is on at the model config's rates`;
 
 function numberOption(name: string, value: string | undefined, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
@@ -67,6 +70,7 @@ export const trainCommand: Command = {
         'warmup-steps': { type: 'string' },
         'max-grad-norm': { type: 'string' },
         seed: { type: 'string' },
+        'no-dropout': { type: 'boolean' },
       },
     });
     if (positionals.length !== 1 || values.data === undefined || values.out === undefined) {
@@ -86,8 +90,12 @@ export const trainCommand: Command = {
         warmupSteps: numberOption('warmup-steps', values['warmup-steps'], d.warmupSteps, true),
         maxGradNorm: numberOption('max-grad-norm', values['max-grad-norm'], d.maxGradNorm, false),
         seed: numberOption('seed', values.seed, d.seed, true),
+        dropout: null,
       };
       const compiled = compileFile(positionals[0]);
+      const dropout = values['no-dropout']
+        ? null
+        : dropoutRatesOf(readJsonObject(join(compiled.program.model, 'config.json')));
       if (compiled.program.training === null)
         throw new AutodiffError(`${positionals[0]} has no train statement: nothing to train`);
       const tokenizer = () => loadTokenizer(compiled.program.model);
@@ -96,7 +104,7 @@ export const trainCommand: Command = {
       const started = performance.now();
       let examples = 0;
       const showProgress = process.stderr.isTTY === true;
-      const result = train(compiled, data, options, evalData, {
+      const result = train(compiled, data, { ...options, dropout }, evalData, {
         onStep: (r) => {
           examples += r.examples;
           if (showProgress)

@@ -6,6 +6,7 @@ import { unaryDerivatives } from '../../autodiff/derivatives.ts';
 import type { HostTensor } from '../../checkpoint/tensor.ts';
 import type { Graph, InputName, Node } from '../../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
+import { seededUniform } from '../../load/init.ts';
 import { binaryFns, F32_MIN, unaryFns } from './math.ts';
 
 export interface Tensor {
@@ -418,6 +419,11 @@ function evaluate(
       return crossEntropy(x, y, z, null);
     case 'cross_entropy_grad':
       return crossEntropy(x, y, args[3], z.data[0]);
+    case 'dropout_mask': {
+      const draw = seededUniform(n.seed, `dropout ${n.stream}`);
+      const keep = 1 / (1 - n.p);
+      return Float32Array.from({ length: x.data.length }, () => (draw() >= n.p ? keep : 0));
+    }
     case 'gather_grad': {
       const h = x.shape[1];
       const out = new Float32Array(x.data.length);
