@@ -112,7 +112,7 @@ function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Arr
 }
 
 /** Counts forward calls: each one lowers the fusion temperature (semantics §1.5) and redraws dropout. */
-class FusionClock {
+class ForwardClock {
   calls = 0;
   constructor(private readonly seed: number) {}
   graph(step: CompiledStep): Graph {
@@ -124,6 +124,30 @@ class FusionClock {
 
 function compiled(graph: Graph): CompiledStep {
   return { graph, temperatures: temperatureConstants(graph), masks: dropoutMasks(graph) };
+}
+
+/** The training graph of a step that drops layers 0..k-1, with dropout when asked. */
+function compileStep(
+  program: CheckedProgram,
+  model: EncoderConfig,
+  k: number,
+  dropout: DropoutRates | null,
+): CompiledStep {
+  const p = k === 0 ? program : dropping(program, k);
+  const forward = lowerProgram(p, model);
+  const trainingMode =
+    dropout === null
+      ? forward
+      : withDropout(forward, dropout, (h) => p.heads.get(h)?.config.dropout_prob ?? null);
+  return compiled(trainingGraph(trainingMode, p));
+}
+
+/** Adds the gradients carried over from the previous step (the fusion regularizer) into `grads`. */
+function addCarried(grads: Map<string, Float32Array>, carried: ReadonlyMap<string, Float32Array>): void {
+  for (const [key, g] of carried) {
+    const known = grads.get(key);
+    grads.set(key, known ? known.map((x, i) => x + g[i]) : g);
+  }
 }
 
 export function train(
@@ -144,25 +168,18 @@ export function train(
   const stepFor = (k: number) => {
     let s = steps.get(k);
     if (!s) {
-      const p = k === 0 ? program : dropping(program, k);
-      const forward = lowerProgram(p, model);
-      const dropout = options.dropout;
-      const trainingMode =
-        dropout === null
-          ? forward
-          : withDropout(forward, dropout, (h) => p.heads.get(h)?.config.dropout_prob ?? null);
-      s = compiled(trainingGraph(trainingMode, p));
+      s = compileStep(program, model, k, options.dropout);
       steps.set(k, s);
     }
     return s;
   };
   const evalStep = compiled(evaluationGraph(program, model));
-  const clock = new FusionClock(options.seed);
+  const clock = new ForwardClock(options.seed);
   const random = seededUniform(options.seed, 'train');
   const optimizer = new AdamW(options.optimizer);
   const perEpoch = Math.ceil(data.length / options.batchSize);
   const totalSteps = options.epochs * perEpoch;
-  let pending = new Map<string, Float32Array>();
+  let carried = new Map<string, Float32Array>();
   const losses: number[] = [];
   const epochs: EpochReport[] = [];
   for (let epoch = 0; epoch < options.epochs; epoch++) {
@@ -177,16 +194,13 @@ export function train(
       const k = drop === null ? 0 : drop.from + Math.floor(random() * (drop.to - drop.from + 1));
       const out = interpret(clock.graph(stepFor(k)), lookup, { ...batch.inputs, labels: batch.labels });
       const grads = gradientsOf(out);
-      for (const [key, g] of pending) {
-        const known = grads.get(key);
-        grads.set(key, known ? known.map((x, i) => x + g[i]) : g);
-      }
+      addCarried(grads, carried);
       const gradNorm = clipGradNorm(grads, options.maxGradNorm);
       const learningRate =
         options.optimizer.learningRate *
         linearWarmupDecay(optimizer.stepCount, totalSteps, options.warmupSteps);
       optimizer.step(params, grads, learningRate);
-      pending = valueRegularizationGrads(params);
+      carried = valueRegularizationGrads(params);
       const loss = out.get(LOSS_OUTPUT)!.data[0];
       losses.push(loss);
       epochLosses.push(loss);
@@ -246,7 +260,7 @@ function correctCount(logits: Tensor, labels: Tensor, mask: Tensor | undefined):
 
 function evaluateWith(
   step: CompiledStep,
-  clock: FusionClock,
+  clock: ForwardClock,
   lookup: (key: string) => HostTensor | undefined,
   data: readonly Example[],
   batchSize: number,
@@ -278,7 +292,7 @@ export function evaluate(
   const step = compiled(evaluationGraph(trainee.program, trainee.model));
   return evaluateWith(
     step,
-    new FusionClock(0),
+    new ForwardClock(0),
     (k) => trainee.weights.get(k),
     data,
     batchSize,
