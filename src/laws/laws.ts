@@ -396,3 +396,33 @@ export const zeroUpIdentity: Law = {
     );
   },
 };
+
+/** Layers where none of the setup's adapters sits (every config of every adapter leaves them out). */
+function adapterFreeLayers(subject: Subject): number[] {
+  const configs = leavesOf(subject.program.setup).flatMap((a) => configsOf(subject.program, a));
+  return allLayers(subject.model.numLayers).filter((l) => configs.every((c) => c.leave_out.includes(l)));
+}
+
+/** The subject's drop set with every adapter-free layer added. */
+const widenedDrop = (subject: Subject): number[] =>
+  [...new Set([...subject.program.skipLayers, ...adapterFreeLayers(subject)])].sort((a, b) => a - b);
+
+export const dropUnusedLayers: Law = {
+  name: 'drop-unused-layers',
+  statement:
+    'X drop S ∪ E = X drop S for layers E where no adapter of X sits (leave_out); with S = ∅: dropping no adapter layer = no drop',
+  applies: (s) => s.program.setup !== null && widenedDrop(s).length > s.program.skipLayers.length,
+  check(subject, inputs) {
+    const widened = widenedDrop(subject);
+    const left = runProgram(subject, { ...subject.program, skipLayers: widened }, inputs);
+    const right = runProgram(subject, subject.program, inputs);
+    const label =
+      subject.program.skipLayers.length > 0 ? `drop ${subject.program.skipLayers.join(', ')}` : 'no drop';
+    return verdict(
+      this.name,
+      subject,
+      inputs,
+      firstDifference(left, right, `drop ${widened.join(', ')}`, label),
+    );
+  },
+};

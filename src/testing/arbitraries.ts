@@ -2,7 +2,7 @@
 // valid compositions over them (the library's nesting table, depth rule and per-method support),
 // AdapterDrop sets, padded inputs and law subjects (model + program + weights). They shrink toward small models and flat compositions.
 import fc from 'fast-check';
-import { ADAPTER_PRESETS, FUSION_PRESETS, resolveHeadConfig } from '../config/index.ts';
+import { ADAPTER_PRESETS, FUSION_PRESETS, resolveHeadConfig, singleConfigs } from '../config/index.ts';
 import type { AdapterConfig, FusionConfig, SingleAdapterConfig } from '../config/types.ts';
 import type { BlockType } from '../dsl/ast.ts';
 import type { CheckedProgram, Composition, HeadSetup } from '../dsl/checked.ts';
@@ -48,11 +48,24 @@ function single(preset: string, overrides: Record<string, unknown>): SingleAdapt
   return { ...base, ...overrides } as SingleAdapterConfig;
 }
 
+/** Layers an adapter leaves out (`leave_out`), when asked for: usually none, sometimes some of the first three. */
+const leaveOutArb: fc.Arbitrary<number[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<number[]>([]) },
+  { weight: 1, arbitrary: fc.subarray([0, 1, 2], { minLength: 1 }) },
+);
+
 /**
  * One adapter config of the family; every adapter of a scenario shares it (mixed methods are rejected).
  * LoRA stays on q/k/v: a Stack of LoRAs feeds one's delta into the next, which needs a square layer.
  */
-export function adapterConfigArb(family: Family): fc.Arbitrary<AdapterConfig> {
+export function adapterConfigArb(family: Family, leaveOut = false): fc.Arbitrary<AdapterConfig> {
+  if (!leaveOut) return methodConfigArb(family);
+  return fc
+    .tuple(methodConfigArb(family), leaveOutArb)
+    .map(([config, leave_out]) => ({ ...config, leave_out }) as SingleAdapterConfig);
+}
+
+function methodConfigArb(family: Family): fc.Arbitrary<SingleAdapterConfig> {
   switch (family) {
     case 'bottleneck':
       return fc
@@ -231,51 +244,61 @@ function headsFor(setup: Composition): HeadSetup {
   return { kind: 'single', head: 'head0' };
 }
 
-/** A whole scenario: a tiny model, homogeneous adapters, a valid setup, a drop set and input sizes. */
-export const scenarioArb: fc.Arbitrary<Scenario> = fc
-  .record({
-    model: tinyModelArb,
-    family: fc.constantFrom<Family>('bottleneck', 'lora', 'ia3', 'prefix'),
-    adapterCount: fc.integer({ min: 1, max: 3 }),
-    batch: fc.integer({ min: 1, max: 3 }),
-    seq: fc.integer({ min: 2, max: 5 }),
-    seed: fc.integer({ min: 0, max: 1_000_000 }),
-  })
-  .chain(({ model, family, adapterCount, batch, seq, seed }) => {
-    const names = Array.from({ length: adapterCount }, (_, i) => `a${i}`);
-    return (
-      fc
-        .record({
-          config: adapterConfigArb(family),
-          setup: compositionArb(family, names, { rows: batch, seq }),
-          fusion: fusionConfigArb,
-          skip: fc.subarray(Array.from({ length: model.numLayers }, (_, i) => i)),
-        })
-        // A Parallel block needs one layer with adapters to replicate the batch in.
-        .filter(({ setup, skip }) => headsFor(setup)?.kind !== 'parallel' || skip.length < model.numLayers)
-        .map(({ config, setup, fusion, skip }): Scenario => {
-          const headSetup = headsFor(setup);
-          const headNames = headSetup?.kind === 'parallel' ? headSetup.heads : ['head0'];
-          const head = resolveHeadConfig('classification', { num_labels: 2 });
-          if (!head.ok) throw new Error('classification head preset');
-          const fusions = [...new Map(fuseBlocks(setup).map((f) => [f.join(','), f])).values()];
-          return {
-            model,
-            batch,
-            seq,
-            seed,
-            program: programOf({
-              adapters: Object.fromEntries(names.map((n) => [n, config])),
-              fusions: fusions.map((adapters) => ({ adapters, config: fusion })),
-              heads: Object.fromEntries(headNames.map((h) => [h, head.value])),
-              setup,
-              headSetup,
-              skipLayers: skip,
-            }),
-          };
-        })
-    );
-  });
+/**
+ * Whole scenarios: a tiny model, homogeneous adapters (with `leave_out` layers if asked), a valid setup,
+ * a drop set and input sizes.
+ */
+export const scenariosOf = (options: { readonly leaveOut: boolean }): fc.Arbitrary<Scenario> =>
+  fc
+    .record({
+      model: tinyModelArb,
+      family: fc.constantFrom<Family>('bottleneck', 'lora', 'ia3', 'prefix'),
+      adapterCount: fc.integer({ min: 1, max: 3 }),
+      batch: fc.integer({ min: 1, max: 3 }),
+      seq: fc.integer({ min: 2, max: 5 }),
+      seed: fc.integer({ min: 0, max: 1_000_000 }),
+    })
+    .chain(({ model, family, adapterCount, batch, seq, seed }) => {
+      const names = Array.from({ length: adapterCount }, (_, i) => `a${i}`);
+      return (
+        fc
+          .record({
+            config: adapterConfigArb(family, options.leaveOut),
+            setup: compositionArb(family, names, { rows: batch, seq }),
+            fusion: fusionConfigArb,
+            skip: fc.subarray(Array.from({ length: model.numLayers }, (_, i) => i)),
+          })
+          // A Parallel block needs one layer with adapters to replicate the batch in.
+          .filter(
+            ({ config, setup, skip }) =>
+              headsFor(setup)?.kind !== 'parallel' ||
+              Array.from({ length: model.numLayers }, (_, l) => l).some(
+                (l) => !skip.includes(l) && !singleConfigs(config).every((c) => c.leave_out.includes(l)),
+              ),
+          )
+          .map(({ config, setup, fusion, skip }): Scenario => {
+            const headSetup = headsFor(setup);
+            const headNames = headSetup?.kind === 'parallel' ? headSetup.heads : ['head0'];
+            const head = resolveHeadConfig('classification', { num_labels: 2 });
+            if (!head.ok) throw new Error('classification head preset');
+            const fusions = [...new Map(fuseBlocks(setup).map((f) => [f.join(','), f])).values()];
+            return {
+              model,
+              batch,
+              seq,
+              seed,
+              program: programOf({
+                adapters: Object.fromEntries(names.map((n) => [n, config])),
+                fusions: fusions.map((adapters) => ({ adapters, config: fusion })),
+                heads: Object.fromEntries(headNames.map((h) => [h, head.value])),
+                setup,
+                headSetup,
+                skipLayers: skip,
+              }),
+            };
+          })
+      );
+    });
 
 /** A law's subject from a scenario: its model, program and seeded random weights for every parameter. */
 export function subjectOf(scenario: Scenario): Subject {
@@ -283,7 +306,10 @@ export function subjectOf(scenario: Scenario): Subject {
   return { model: scenario.model, program: scenario.program, weights };
 }
 
-export const subjectArb: fc.Arbitrary<Subject> = scenarioArb.map(subjectOf);
+export const scenarioArb: fc.Arbitrary<Scenario> = scenariosOf({ leaveOut: false });
+
+/** Law subjects over scenarios whose adapters may leave layers out (so drop-unused-layers applies). */
+export const subjectArb: fc.Arbitrary<Subject> = scenariosOf({ leaveOut: true }).map(subjectOf);
 
 /** The batch a setup needs: the sizes of its first BatchSplit (in pre-order) add up to it. */
 function requiredRows(c: Composition | null, heads: HeadSetup): number | null {
