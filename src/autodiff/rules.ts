@@ -33,13 +33,12 @@ export class AutodiffError extends Error {
   override name = 'AutodiffError';
 }
 
-const shapeOf = (b: GraphBuilder, id: NodeId): Shape => b.shape(id);
 const when = (want: boolean, make: () => NodeId): NodeId | null => (want ? make() : null);
 
 /** dW of y = x·Wᵀ summed over every row of x: batched over the first axis, then summed. */
 function linearWeightGrad(b: GraphBuilder, x: NodeId, dy: NodeId): NodeId {
-  const xs = shapeOf(b, x);
-  const [outF, inF] = [shapeOf(b, dy).at(-1)!, xs.at(-1)!];
+  const xs = b.shape(x);
+  const [outF, inF] = [b.shape(dy).at(-1)!, xs.at(-1)!];
   if (xs.length === 2) return b.add({ op: 'matmul', transB: false }, [transposeLast(b, dy), x]);
   const middle = productDim(xs.slice(1, -1));
   const x3 = reshape(b, x, [xs[0], middle, inF]);
@@ -56,7 +55,7 @@ function linearGrads(
   dy: NodeId,
   wants: readonly boolean[],
 ): Gradients {
-  const outF = shapeOf(b, w)[0];
+  const outF = b.shape(w)[0];
   return [
     when(wants[0], () => b.add({ op: 'linear' }, [dy, permute(b, w, [1, 0])])),
     when(wants[1], () => linearWeightGrad(b, x, dy)),
@@ -71,19 +70,19 @@ const matmul: Rule<'matmul'> = ({ b, node, dy, wants }) => {
   const [x, y] = node.inputs;
   const mm = (p: NodeId, q: NodeId, transB: boolean) => b.add({ op: 'matmul', transB }, [p, q]);
   // y = x·w (w [K,N]) or x·wᵀ (w [N,K]); batch axes may broadcast, so sum back to each input's shape.
-  const dx = () => sumTo(b, mm(dy, y, !node.transB), shapeOf(b, x));
+  const dx = () => sumTo(b, mm(dy, y, !node.transB), b.shape(x));
   const dw = () =>
     sumTo(
       b,
       node.transB ? mm(transposeLast(b, dy), x, false) : mm(transposeLast(b, x), dy, false),
-      shapeOf(b, y),
+      b.shape(y),
     );
   return [when(wants[0], dx), when(wants[1], dw)];
 };
 
 const binaryRule: Rule<'binary'> = ({ b, node, dy, wants }) => {
   const [x, y] = node.inputs;
-  const to = (g: NodeId, input: NodeId) => sumTo(b, g, shapeOf(b, input));
+  const to = (g: NodeId, input: NodeId) => sumTo(b, g, b.shape(input));
   switch (node.fn) {
     case 'add':
       return [when(wants[0], () => to(dy, x)), when(wants[1], () => to(dy, y))];
@@ -113,8 +112,8 @@ const layernorm: Rule<'layernorm'> = ({ b, node, dy, wants }) => {
     b.add({ op: 'layernorm_grad', eps: node.eps, wrt }, [x, gamma, dy]);
   return [
     when(wants[0], () => part('input')),
-    when(wants[1], () => sumTo(b, part('scale'), shapeOf(b, gamma))),
-    when(wants[2], () => sumTo(b, dy, shapeOf(b, beta))),
+    when(wants[1], () => sumTo(b, part('scale'), b.shape(gamma))),
+    when(wants[2], () => sumTo(b, dy, b.shape(beta))),
   ];
 };
 
@@ -135,14 +134,14 @@ function axisLength(b: GraphBuilder, shape: Shape, axis: number): NodeId {
 const normAxis = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 
 const mean: Rule<'mean'> = ({ b, node, dy }) => {
-  const xs = shapeOf(b, node.inputs[0]);
+  const xs = b.shape(node.inputs[0]);
   const len = axisLength(b, xs, normAxis(node.axis, xs.length));
   return [b.add({ op: 'expand', to: xs }, [binary(b, 'div', dy, len)])];
 };
 
-const sum: Rule<'sum'> = ({ b, node, dy }) => [b.add({ op: 'expand', to: shapeOf(b, node.inputs[0]) }, [dy])];
+const sum: Rule<'sum'> = ({ b, node, dy }) => [b.add({ op: 'expand', to: b.shape(node.inputs[0]) }, [dy])];
 
-const reshapeRule: Rule<'reshape'> = ({ b, node, dy }) => [reshape(b, dy, shapeOf(b, node.inputs[0]))];
+const reshapeRule: Rule<'reshape'> = ({ b, node, dy }) => [reshape(b, dy, b.shape(node.inputs[0]))];
 
 const permuteRule: Rule<'permute'> = ({ b, node, dy }) => {
   const inverse = new Array<number>(node.perm.length);
@@ -156,7 +155,7 @@ const isEmpty = (d: Dim) => isStatic(d) && d.c === 0;
 
 /** The gradient of a slice: dy between zeros on both sides of the axis. */
 const sliceRule: Rule<'slice'> = ({ b, node, dy }) => {
-  const xs = shapeOf(b, node.inputs[0]);
+  const xs = b.shape(node.inputs[0]);
   const axis = normAxis(node.axis, xs.length);
   const withAxis = (d: Dim) => xs.map((x, i) => (i === axis ? d : x));
   const before = node.start;
@@ -173,17 +172,17 @@ const concatRule: Rule<'concat'> = ({ b, node, dy, wants }) => {
   const axis = normAxis(node.axis, node.shape.length);
   let start: Dim = lit(0);
   return node.inputs.map((input, i) => {
-    const end = addDims(start, shapeOf(b, input)[axis]);
+    const end = addDims(start, b.shape(input)[axis]);
     const part = when(wants[i], () => slice(b, dy, axis, start, end));
     start = end;
     return part;
   });
 };
 
-const expand: Rule<'expand'> = ({ b, node, dy }) => [sumTo(b, dy, shapeOf(b, node.inputs[0]))];
+const expand: Rule<'expand'> = ({ b, node, dy }) => [sumTo(b, dy, b.shape(node.inputs[0]))];
 
 const tile: Rule<'tile'> = ({ b, node, dy }) => {
-  const rows = shapeOf(b, node.inputs[0])[0];
+  const rows = b.shape(node.inputs[0])[0];
   const copies = Array.from({ length: node.times }, (_, t) =>
     slice(b, dy, 0, scaleDim(rows, t), scaleDim(rows, t + 1)),
   );
@@ -192,13 +191,13 @@ const tile: Rule<'tile'> = ({ b, node, dy }) => {
 
 const stack: Rule<'stack'> = ({ b, node, dy, wants }) =>
   node.inputs.map((input, i) =>
-    when(wants[i], () => reshape(b, slice(b, dy, 0, lit(i), lit(i + 1)), shapeOf(b, input))),
+    when(wants[i], () => reshape(b, slice(b, dy, 0, lit(i), lit(i + 1)), b.shape(input))),
   );
 
 /** Per segment: the linear rule on its rows with its weights; dx rows concatenated, dW and db stacked. */
 const segmentedLinear: Rule<'segmented_linear'> = ({ b, node, dy, wants }) => {
   const [x, w, bias] = node.inputs;
-  const [, outF, inF] = shapeOf(b, w);
+  const [, outF, inF] = b.shape(w);
   const segments = node.bounds.slice(0, -1).map((start, s) => {
     const end = node.bounds[s + 1];
     const ws = reshape(b, slice(b, w, 0, lit(s), lit(s + 1)), [outF, inF]);
@@ -257,11 +256,9 @@ const gather: Rule<'gather'> = ({ b, node, dy }) => [
 
 const noGradient = (): Gradients => [];
 
-function unsupported(what: string): () => Gradients {
-  return () => {
-    throw new AutodiffError(what);
-  };
-}
+const secondDerivative = (): Gradients => {
+  throw new AutodiffError('second derivatives are not supported');
+};
 
 const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   input: noGradient,
@@ -289,10 +286,10 @@ const RULES: { readonly [K in Op['op']]: Rule<K> } = {
   segmented_linear: segmentedLinear,
   row_select: rowSelect,
   cross_entropy: crossEntropy,
-  unary_grad: unsupported('second derivatives are not supported'),
-  layernorm_grad: unsupported('second derivatives are not supported'),
-  cross_entropy_grad: unsupported('second derivatives are not supported'),
-  gather_grad: unsupported('second derivatives are not supported'),
+  unary_grad: secondDerivative,
+  layernorm_grad: secondDerivative,
+  cross_entropy_grad: secondDerivative,
+  gather_grad: secondDerivative,
 };
 
 export function backwardRule(args: RuleArgs): Gradients {
