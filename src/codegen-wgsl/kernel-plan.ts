@@ -342,8 +342,7 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
       const kernel = matmulKernel({
         transposeB: group.transB,
         grid: 'batched',
-        alignK: 1,
-        alignN: 1,
+        ...batchedAlignment(graph, group),
         ...(group.scale !== undefined ? { epilogue: { scale: group.scale } } : {}),
       }) as WgslKernel<Dims>;
       return {
@@ -517,6 +516,35 @@ function lowRankStep(graph: Graph, group: KernelGroup & { kind: 'lowrank' }): Pl
       ];
     },
   };
+}
+
+/**
+ * vec4 loads along K (or N) when K (N) and every stride the batched grid steps along it are multiples of 4 at
+ * every batch size and sequence length. Strides are integer polynomials in B and T, so their residues mod 4
+ * repeat with period 4: B, T ∈ 1…4 cover all sizes. The kernel re-checks each launch.
+ */
+function batchedAlignment(
+  graph: Graph,
+  group: KernelGroup & { kind: 'matmul' },
+): { alignK: 1 | 4; alignN: 1 | 4 } {
+  let [alignK, alignN]: (1 | 4)[] = [4, 4];
+  const aligned = (values: readonly number[]) => values.every((v) => v % 4 === 0);
+  for (let B = 1; B <= 4; B++) {
+    for (let T = 1; T <= 4; T++) {
+      const env = { B, T };
+      const d = batchedMatmulDims(
+        evalShape(graph.nodes[group.node].shape, env),
+        resolve(graph, group.a, env),
+        resolve(graph, group.b, env),
+      );
+      const bStrides = [d.ldb, d.bBatchStride, d.bHeadStride];
+      const kStrides = [d.K, d.lda, d.aBatchStride, d.aHeadStride, ...(group.transB ? bStrides : [])];
+      const nStrides = [d.N, d.ldc, d.cBatchStride, d.cHeadStride, ...(group.transB ? [] : bStrides)];
+      if (!aligned(kStrides)) alignK = 1;
+      if (!aligned(nStrides)) alignN = 1;
+    }
+  }
+  return { alignK, alignN };
 }
 
 function resolve(graph: Graph, view: ViewRef, env: Bindings): StridedView {
