@@ -36,6 +36,15 @@ export const saveReload: Law = {
   },
 };
 
+/** A step's difference, or what it threw (naming the step, so a crashing pass is found too). */
+function stepDifference(label: string, compare: () => string | null): string | null {
+  try {
+    return compare();
+  } catch (e) {
+    return `${label} threw ${(e as Error).message}`;
+  }
+}
+
 /** Every pass alone, and the pipeline step by step, preserves what the reference interpreter computes. */
 export function passesPreserve(passes: readonly Pass[] = INFERENCE_PASSES): Law {
   return {
@@ -55,13 +64,10 @@ export function passesPreserve(passes: readonly Pass[] = INFERENCE_PASSES): Law 
         })),
       ];
       for (const step of steps) {
-        const out = runPasses(start, step.passes, sizes);
-        const message = firstDifference(
-          expected,
-          runGraph(out.graph, out.weights, inputs),
-          'lowered',
-          step.label,
-        );
+        const message = stepDifference(step.label, () => {
+          const out = runPasses(start, step.passes, sizes);
+          return firstDifference(expected, runGraph(out.graph, out.weights, inputs), 'lowered', step.label);
+        });
         if (message !== null) return { law: this.name, subject, inputs, message };
       }
       return null;
