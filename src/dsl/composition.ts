@@ -45,6 +45,24 @@ export function adapterLeaves(
 }
 
 /** Every block of an expression with its nesting level (the top block is level 0) and parent. */
+/** `Stack(x, head h)`: a Stack that only attaches a head to its one child, which it stands for. */
+export const isHeadAnnotation = (block: Block): boolean =>
+  block.type === 'Stack' && compositionChildren(block).length === 1 && explicitHead(block) !== null;
+
+/** Blocks as the composition nests them: head annotations are transparent (they add no level). */
+export function compositionBlocksOf(
+  expr: Expr,
+  level = 0,
+  parent: Block | null = null,
+): { block: Block; level: number; parent: Block | null }[] {
+  if (expr.kind !== 'block') return [];
+  if (isHeadAnnotation(expr)) return compositionBlocksOf(compositionChildren(expr)[0], level, parent);
+  return [
+    { block: expr, level, parent },
+    ...expr.children.flatMap((c) => compositionBlocksOf(c, level + 1, expr)),
+  ];
+}
+
 export function blocksOf(
   expr: Expr,
   level = 0,
@@ -94,8 +112,7 @@ export function toComposition(expr: Expr, top = true): Composition | null {
   const own = compositionChildren(expr);
   // `Stack(x, head h)` only attaches a head: it is `x`, adding no nesting level (a nested Stack
   // would re-run the pre-LayerNorm of its first bottleneck adapter in the library).
-  if (expr.type === 'Stack' && own.length === 1 && explicitHead(expr) !== null)
-    return toComposition(own[0], top);
+  if (isHeadAnnotation(expr)) return toComposition(own[0], top);
   const children = own.flatMap((c) => {
     const sub = toComposition(c, false);
     return sub === null ? [] : [sub];

@@ -7,6 +7,7 @@ import {
   ALLOWED_NESTINGS,
   adapterLeaves,
   blocksOf,
+  compositionBlocksOf,
   compositionChildren,
   fuseName,
   inferHeads,
@@ -218,39 +219,41 @@ const nesting: Rule = {
   name: 'nesting',
   description: "the library's ALLOWED_NESTINGS table and its depth rules (semantics §1.2)",
   check: ({ env }) =>
-    blocks(env).flatMap(({ block, level, parent }) => {
-      if (!parent) return [];
-      if (!ALLOWED_NESTINGS[parent.type].includes(block.type)) {
-        const allowed = ['adapters', ...ALLOWED_NESTINGS[parent.type]].join(', ');
-        return [
-          error(
-            'nesting',
-            `\`${block.type}\` cannot be nested in \`${parent.type}\``,
-            block.typeSpan,
-            `inside ${parent.type} only ${allowed} are allowed`,
-          ),
-        ];
-      }
-      if (level >= 2 && block.type !== 'Stack')
-        return [
-          error(
-            'nesting-depth',
-            `composition too deep: \`${block.type}\` at nesting level ${level}; below level 1 only Stack is allowed`,
-            block.typeSpan,
-            'flatten the composition (top block → block → Stack → adapters)',
-          ),
-        ];
-      if (level >= 2 && parent.type === 'Stack')
-        return [
-          error(
-            'nesting-depth',
-            'composition too deep: a Stack nested in another block may only hold adapters',
-            block.typeSpan,
-            'flatten the nested block into its parent Stack',
-          ),
-        ];
-      return [];
-    }),
+    expressions(env)
+      .flatMap(({ expr }) => compositionBlocksOf(expr))
+      .flatMap(({ block, level, parent }) => {
+        if (!parent) return [];
+        if (!ALLOWED_NESTINGS[parent.type].includes(block.type)) {
+          const allowed = ['adapters', ...ALLOWED_NESTINGS[parent.type]].join(', ');
+          return [
+            error(
+              'nesting',
+              `\`${block.type}\` cannot be nested in \`${parent.type}\``,
+              block.typeSpan,
+              `inside ${parent.type} only ${allowed} are allowed`,
+            ),
+          ];
+        }
+        if (level >= 2 && block.type !== 'Stack')
+          return [
+            error(
+              'nesting-depth',
+              `composition too deep: \`${block.type}\` at nesting level ${level}; below level 1 only Stack is allowed`,
+              block.typeSpan,
+              'flatten the composition (top block → block → Stack → adapters)',
+            ),
+          ];
+        if (level >= 2 && parent.type === 'Stack')
+          return [
+            error(
+              'nesting-depth',
+              'composition too deep: a Stack nested in another block may only hold adapters',
+              block.typeSpan,
+              'flatten the nested block into its parent Stack',
+            ),
+          ];
+        return [];
+      }),
 };
 
 /** Keyword arguments each block takes. */
