@@ -77,22 +77,34 @@ export function inputsOf(model: EncoderConfig, batch: number, seq: number): Mode
   return { ...inputs, attention_mask: { shape: [batch, seq], data: new Int32Array(batch * seq).fill(1) } };
 }
 
-/** Warm-up run (compiles pipelines, allocates the memory plan), then the median of `repeats` runs. */
-export async function timeModels(
-  models: readonly GpuModel[],
+/**
+ * Per candidate (a list of models run back to back): a warm-up run (compiles pipelines, allocates the memory
+ * plan), then `repeats` timed rounds over all candidates in turn, so that load from other processes on the
+ * shared machine hits every candidate alike; the median per candidate.
+ */
+export async function timeCandidates(
+  candidates: readonly (readonly GpuModel[])[],
   inputs: ModelInputs,
   repeats: number,
-): Promise<Timing> {
-  let dispatches = 0;
-  for (const m of models) dispatches += (await m.run(inputs)).dispatches;
-  const samples: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    for (const m of models) await m.run(inputs);
-    samples.push(performance.now() - start);
+): Promise<Timing[]> {
+  const dispatches: number[] = [];
+  for (const models of candidates) {
+    let count = 0;
+    for (const m of models) count += (await m.run(inputs)).dispatches;
+    dispatches.push(count);
   }
-  samples.sort((a, b) => a - b);
-  return { medianMs: samples[Math.floor(samples.length / 2)], dispatches };
+  const samples: number[][] = candidates.map(() => []);
+  for (let r = 0; r < repeats; r++) {
+    for (const [i, models] of candidates.entries()) {
+      const start = performance.now();
+      for (const m of models) await m.run(inputs);
+      samples[i].push(performance.now() - start);
+    }
+  }
+  return samples.map((times, i) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return { medianMs: sorted[Math.floor(sorted.length / 2)], dispatches: dispatches[i] };
+  });
 }
 
 const bottleneck = (): AdapterConfig => ADAPTER_PRESETS.seq_bn();
@@ -128,12 +140,10 @@ export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<strin
   const inputs = inputsOf(model, o.batch, o.seq);
   const sizes = { B: o.batch, T: o.seq };
   const fused = await create(source, o.device, true);
-  const fusedTime = await timeModels([fused], inputs, o.repeats);
-  const fusedMemory = fused.memoryAt(sizes);
-  fused.release();
   const unfused = await create(source, o.device, false);
-  const unfusedTime = await timeModels([unfused], inputs, o.repeats);
-  const unfusedMemory = unfused.memoryAt(sizes);
+  const [fusedTime, unfusedTime] = await timeCandidates([[fused], [unfused]], inputs, o.repeats);
+  const [fusedMemory, unfusedMemory] = [fused.memoryAt(sizes), unfused.memoryAt(sizes)];
+  fused.release();
   unfused.release();
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   return [
@@ -185,8 +195,7 @@ export async function benchParallel(
   ];
   for (const [batch, seq] of sizes) {
     const inputs = inputsOf(model, batch, seq);
-    const m = await timeModels([merged], inputs, o.repeats);
-    const s = await timeModels(separate, inputs, o.repeats);
+    const [m, s] = await timeCandidates([[merged], separate], inputs, o.repeats);
     lines.push(
       `| ${batch} × ${seq} | ${m.medianMs.toFixed(1)} (${m.dispatches}) | ${s.medianMs.toFixed(1)} (${s.dispatches}) | ${(s.medianMs / m.medianMs).toFixed(2)}× |`,
     );
@@ -204,22 +213,30 @@ export async function benchDrop(o: RuntimeBenchOptions): Promise<string[]> {
     '| dropped layers | dispatches | median ms | vs no drop |',
     '|---|---|---|---|',
   ];
-  let baseline = 0;
-  for (let n = 0; n <= Math.min(4, o.adapterModel.layers - 1); n++) {
-    const gpuModel = await create(
-      sourceOf(
-        parallelScenario(
-          model,
-          named('', n).map((_, i) => i),
+  const drops = Array.from({ length: Math.min(4, o.adapterModel.layers - 1) + 1 }, (_, n) => n);
+  const models: GpuModel[] = [];
+  for (const n of drops) {
+    models.push(
+      await create(
+        sourceOf(
+          parallelScenario(
+            model,
+            named('', n).map((_, i) => i),
+          ),
         ),
+        o.device,
       ),
-      o.device,
     );
-    const t = await timeModels([gpuModel], inputs, o.repeats);
-    gpuModel.release();
-    if (n === 0) baseline = t.medianMs;
+  }
+  const times = await timeCandidates(
+    models.map((m) => [m]),
+    inputs,
+    o.repeats,
+  );
+  for (const m of models) m.release();
+  for (const [n, t] of times.entries()) {
     lines.push(
-      `| ${n === 0 ? 'none' : `0–${n - 1}`} | ${t.dispatches} | ${t.medianMs.toFixed(1)} | ${(t.medianMs / baseline).toFixed(2)} |`,
+      `| ${n === 0 ? 'none' : `0–${n - 1}`} | ${t.dispatches} | ${t.medianMs.toFixed(1)} | ${(t.medianMs / times[0].medianMs).toFixed(2)} |`,
     );
   }
   return lines;
@@ -243,8 +260,7 @@ export async function benchBatchSplit(o: RuntimeBenchOptions): Promise<string[]>
     o.device,
   );
   const inputs = inputsOf(model, 8, o.seq);
-  const s = await timeModels([split], inputs, o.repeats);
-  const one = await timeModels([single], inputs, o.repeats);
+  const [s, one] = await timeCandidates([[split], [single]], inputs, o.repeats);
   split.release();
   single.release();
   return [

@@ -91,12 +91,17 @@ export class PlanError extends Error {
 export interface PlanOptions {
   readonly fuse?: boolean;
   readonly limits?: PlanLimits;
+  /** Widest low-rank branch run as one kernel (see FusionOptions). */
+  readonly maxLowRank?: number;
 }
 
 export function planKernels(graph: Graph, options: PlanOptions = {}): KernelPlan {
   const fused = options.fuse ?? true;
   const limits = options.limits ?? DEFAULT_PLAN_LIMITS;
-  const fusion = groupNodes(graph, { fuse: fused });
+  const fusion = groupNodes(graph, {
+    fuse: fused,
+    ...(options.maxLowRank !== undefined ? { maxLowRank: options.maxLowRank } : {}),
+  });
   checkParameterSizes(graph, limits);
   const steps = inDependencyOrder(fusion.groups.map((group) => planStep(graph, group)));
   for (const step of steps) checkKernelLimits(graph, step, limits);

@@ -35,6 +35,8 @@ export interface ModelSource {
 export interface ModelOptions {
   /** false: one kernel per IR op (benchmarks, debugging). */
   readonly fuse?: boolean;
+  /** Widest low-rank branch run as one kernel (0: always two matmuls). */
+  readonly maxLowRank?: number;
   /** Release the device with the model (when the loader acquired it). */
   readonly ownsDevice?: boolean;
 }
@@ -123,7 +125,11 @@ export class GpuModel {
     options: ModelOptions = {},
   ): Promise<GpuModel> {
     const limits: PlanLimits = acquired.limits;
-    const plan = planKernels(source.graph, { fuse: options.fuse ?? true, limits });
+    const plan = planKernels(source.graph, {
+      fuse: options.fuse ?? true,
+      limits,
+      ...(options.maxLowRank !== undefined ? { maxLowRank: options.maxLowRank } : {}),
+    });
     const model = new GpuModel(acquired, source, plan, options.ownsDevice ?? false);
     for (const id of new Set(plan.steps.flatMap((s) => s.reads))) {
       if (source.graph.nodes[id].op === 'param') model.weightBuffer(id);
