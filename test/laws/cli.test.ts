@@ -17,13 +17,13 @@ describe('adaptc test-laws', () => {
       'test-laws',
       file,
       '--runs',
-      '3',
+      '1',
       '--seed',
       '7',
       '--webgpu',
     );
     expect(code, stderr).toBe(0); // stderr may hold Dawn's adapter warnings
-    expect(stdout).toContain('2 generated inputs per law, seed 7');
+    expect(stdout).toContain('1 generated inputs per law, seed 7');
     expect(stdout).toMatch(/^law +result +statement$/m);
     for (const law of [
       'stack-of-one-block',
@@ -58,7 +58,7 @@ describe('adaptc test-laws', () => {
       'test-laws',
       file,
       '--runs',
-      '2',
+      '1',
       '--seed',
       '3',
       '--out',
