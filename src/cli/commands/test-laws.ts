@@ -5,11 +5,9 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileFile } from '../../compiler.ts';
-import { checkLaw, LAWS, type LawResult, type RunOptions } from '../../laws/check.ts';
+import type { LawResult, RunOptions } from '../../laws/check.ts';
 import type { Subject } from '../../laws/law.ts';
 import { inputsJson, subjectFiles, writeSubject } from '../../laws/source.ts';
-import { checkAsyncLaw, webgpuMatchesReference } from '../../laws/webgpu.ts';
-import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { displayPath } from '../display.ts';
 import { reportUserError } from '../errors.ts';
@@ -58,6 +56,8 @@ function reportBroken(result: LawResult & { status: 'broken' }, out: string): st
 
 /** The WebGPU law on a device acquired for this run. */
 async function checkOnWebGpu(subject: Subject, options: RunOptions): Promise<LawResult> {
+  const { acquireNodeDevice } = await import('../../runtime/webgpu/device-node.ts');
+  const { checkAsyncLaw, webgpuMatchesReference } = await import('../../laws/webgpu.ts');
   const acquired = await acquireNodeDevice();
   try {
     return await checkAsyncLaw(webgpuMatchesReference(acquired), subject, options);
@@ -83,6 +83,8 @@ export const testLawsCommand: Command = {
       const { program, model, weights } = compileFile(file);
       const subject = { program, model, weights };
       process.stdout.write(`${displayPath(file)}: ${runs} generated inputs per law, seed ${seed}\n\n`);
+      // Loaded here: the laws need fast-check (a development dependency); other commands must not.
+      const { checkLaw, LAWS } = await import('../../laws/check.ts');
       const results: LawResult[] = LAWS.map((law) => checkLaw(law, subject, { runs, seed }));
       if (parsed.webgpu) results.push(await checkOnWebGpu(subject, { runs, seed }));
       process.stdout.write(`${lawTable(results)}\n`);
