@@ -25,15 +25,31 @@ function loraBranch(
   return { x, a, bMat: upNode.inputs[1], scale: s };
 }
 
-/** The expression under `id` with broadcasts removed, if it reads only parameters and constants. */
-function parameterOnly(b: GraphBuilder, id: NodeId): NodeId | null {
+/**
+ * The value every row shares, if `id` is a parameter expression broadcast over the batch: the same
+ * expression without the broadcasts. Null when it reads inputs or rows can differ (a concat or slice
+ * along the batch, e.g. IA³ vectors of BatchSplit children).
+ */
+function rowConstant(b: GraphBuilder, id: NodeId): NodeId | null {
   const n = b.node(id);
-  if (n.op === 'param' || n.op === 'const') return id;
-  if (n.op === 'input') return null;
-  if (n.op === 'expand') return parameterOnly(b, n.inputs[0]);
-  const inputs = n.inputs.map((i) => parameterOnly(b, i));
-  if (inputs.some((i) => i === null)) return null;
-  return b.copy(n, inputs as NodeId[]);
+  switch (n.op) {
+    case 'param':
+    case 'const':
+      return id;
+    case 'expand':
+      return rowConstant(b, n.inputs[0]);
+    case 'reshape': {
+      const input = n.to.every((d) => d.k === 0) ? rowConstant(b, n.inputs[0]) : null;
+      return input === null ? null : b.copy(n, [input]);
+    }
+    case 'unary':
+    case 'binary': {
+      const inputs = n.inputs.map((i) => rowConstant(b, i));
+      return inputs.every((i) => i !== null) ? b.copy(n, inputs as NodeId[]) : null;
+    }
+    default:
+      return null;
+  }
 }
 
 const mergeLora: Rule = (node, inputs, b) => {
@@ -60,7 +76,7 @@ const mergeIa3: Rule = (node, inputs, b) => {
   const vectorShape = b.shape(scaling);
   if (vectorShape.at(-1)?.c !== out.c || vectorShape.slice(1, -1).some((d) => d.k !== 0 || d.c !== 1))
     return null;
-  const vector = parameterOnly(b, scaling);
+  const vector = rowConstant(b, scaling);
   // One scaling vector for every row: after Parallel merging, channels may scale differently.
   if (
     vector === null ||
