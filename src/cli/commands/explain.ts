@@ -1,6 +1,7 @@
 // `adaptc explain FILE.adapt`: the compilation pipeline step by step — each pass with its report, the
 // freeze analysis when the file trains something, and the final graph.
 import { parseArgs } from 'node:util';
+import { formatPlan, type KernelPlan, PlanError, planKernels } from '../../codegen-wgsl/kernel-plan.ts';
 import { compileFile } from '../../compiler.ts';
 import type { Graph } from '../../ir/graph.ts';
 import { printGraph } from '../../ir/print.ts';
@@ -20,6 +21,18 @@ export interface Explanation {
   readonly passes: readonly PassReport[];
   readonly freeze: FreezeReport | null;
   readonly graph: Graph;
+  /** The WGSL kernel plan of the optimized graph (fusion groups in launch order), or why there is none. */
+  readonly kernels: { readonly plan: KernelPlan; readonly dispatches: number } | { readonly error: string };
+}
+
+function kernelPlanOf(graph: Graph, sizes: Bindings): Explanation['kernels'] {
+  try {
+    const plan = planKernels(graph);
+    return { plan, dispatches: plan.steps.reduce((n, step) => n + step.launches(sizes).length, 0) };
+  } catch (e) {
+    if (e instanceof PlanError) return { error: e.message };
+    throw e;
+  }
 }
 
 export function explainFile(file: string, sizes: Bindings): Explanation {
@@ -35,6 +48,7 @@ export function explainFile(file: string, sizes: Bindings): Explanation {
       ? freezeReport(compiled.graph, compiled.weights, training, compiled.model.numLayers)
       : null,
     graph: optimized.graph,
+    kernels: kernelPlanOf(optimized.graph, sizes),
   };
 }
 
@@ -43,6 +57,15 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 function statsLine(s: GraphStats): string {
   return `${count(s.ops)} ops, ${gflop(s.flops)}, ${count(s.params)} parameters`;
+}
+
+/** The explanation as plain data: the graph and the kernel plan as their printed lines. */
+function explanationJson(e: Explanation): unknown {
+  const kernels =
+    'error' in e.kernels
+      ? e.kernels
+      : { dispatches: e.kernels.dispatches, groups: formatPlan(e.kernels.plan).trimEnd().split('\n') };
+  return { ...e, graph: printGraph(e.graph).split('\n'), kernels };
 }
 
 export function formatExplanation(e: Explanation): string {
@@ -68,6 +91,15 @@ export function formatExplanation(e: Explanation): string {
     );
   }
   lines.push('', 'graph', printGraph(e.graph));
+  if ('error' in e.kernels) lines.push('', `kernels: none (${e.kernels.error})`);
+  else {
+    const { plan, dispatches } = e.kernels;
+    lines.push(
+      '',
+      `kernels: ${plan.steps.length} fused groups, ${dispatches} dispatches`,
+      formatPlan(plan).trimEnd(),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -108,9 +140,7 @@ export const explainCommand: Command = {
     try {
       const e = explainFile(positionals[0], sizes);
       process.stdout.write(
-        values.json
-          ? `${JSON.stringify({ ...e, graph: printGraph(e.graph).split('\n') }, null, 2)}\n`
-          : `${formatExplanation(e)}\n`,
+        values.json ? `${JSON.stringify(explanationJson(e), null, 2)}\n` : `${formatExplanation(e)}\n`,
       );
       return EXIT_OK;
     } catch (e) {
