@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { benchCommand } from './bench.ts';
 import { checkCommand } from './check.ts';
+import { compileCommand } from './compile.ts';
 import { demoCommand } from './demo.ts';
 import { explainCommand } from './explain.ts';
 import { fmtCommand } from './fmt.ts';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   fmtCommand,
   runCommand,
+  compileCommand,
   explainCommand,
   demoCommand,
   graphCommand,
