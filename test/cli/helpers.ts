@@ -21,8 +21,20 @@ export function scratch(): { readonly dir: string; cleanup(): void } {
 }
 
 export async function adaptc(cwd: string, ...args: string[]): Promise<CliResult> {
+  return adaptcWithEnv(cwd, {}, ...args);
+}
+
+/** The same with extra environment variables (e.g. to hide every GPU driver). */
+export async function adaptcWithEnv(
+  cwd: string,
+  env: Readonly<Record<string, string>>,
+  ...args: string[]
+): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], { cwd });
+    const { stdout, stderr } = await promisify(execFile)('node', [BIN, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const failure = e as CliResult;

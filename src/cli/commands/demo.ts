@@ -9,6 +9,9 @@ import { type Compiled, compileFile } from '../../compiler.ts';
 import type { CheckedProgram } from '../../dsl/checked.ts';
 import { inputsFromJson } from '../../runtime/io.ts';
 import { type Inputs, interpret, type Tensor } from '../../runtime/reference/interpret.ts';
+import type { AcquiredDevice } from '../../runtime/webgpu/device.ts';
+import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
+import { loadModel, optimizeForGpu } from '../../runtime/webgpu/load-node.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import { setupText } from '../../viz/plan.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
@@ -61,15 +64,40 @@ const REFERENCE_BACKEND: Backend = {
   run: async (compiled, inputs) => interpret(compiled.graph, (key) => compiled.weights.get(key), inputs),
 };
 
+interface PickedBackend {
+  readonly backend: Backend;
+  /** One line for the user when the demo fell back to the CPU. */
+  readonly notice: string | null;
+  release(): void;
+}
+
 /**
- * The one place the demo picks its backend. src/runtime/webgpu has devices, kernels and an executor but
- * no whole-model runner yet; until it has one, every model runs on the reference interpreter and the
- * demo says so on one line. The runner, once there, is tried here first.
+ * The one place the demo picks its backend: WebGPU on the first adapter found (a GPU, else Mesa's
+ * llvmpipe), otherwise the reference interpreter, said on one line.
  */
-function pickBackend(): { backend: Backend; notice: string } {
+async function pickBackend(): Promise<PickedBackend> {
+  let device: AcquiredDevice;
+  try {
+    device = await acquireNodeDevice();
+  } catch {
+    return {
+      backend: REFERENCE_BACKEND,
+      notice: 'no WebGPU adapter found: running on the reference interpreter (CPU)',
+      release: () => undefined,
+    };
+  }
+  const run = async (compiled: Compiled, inputs: Inputs) => {
+    const model = await loadModel(optimizeForGpu(compiled), { device });
+    try {
+      return (await model.run(inputs)).outputs as ReadonlyMap<string, Tensor>;
+    } finally {
+      model.release();
+    }
+  };
   return {
-    backend: REFERENCE_BACKEND,
-    notice: 'no WebGPU model runner yet: running on the reference interpreter (CPU)',
+    backend: { name: `WebGPU (${device.adapterInfo.description})`, run },
+    notice: null,
+    release: () => device.release(),
   };
 }
 
@@ -177,11 +205,15 @@ export const demoCommand: Command = {
           'The bundled bert-mini and its adapters have random weights: the predictions are not meaningful.\n',
         );
       }
-      const { backend, notice } = pickBackend();
-      process.stdout.write(`${notice}\n\n`);
-      for (const s of scenarios) {
-        const lines = await runScenario(s, backend);
-        process.stdout.write(`${lines.join('\n')}\n`);
+      const { backend, notice, release } = await pickBackend();
+      try {
+        process.stdout.write(notice === null ? '\n' : `${notice}\n\n`);
+        for (const s of scenarios) {
+          const lines = await runScenario(s, backend);
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+      } finally {
+        release();
       }
       return EXIT_OK;
     } catch (e) {
