@@ -64,6 +64,15 @@ describe('limits and failures', () => {
     );
   });
 
+  it('rejects token ids outside the vocabulary as the reference interpreter does', async () => {
+    const model = await loadModel(source('bare_base_model'), { device: gpu().acquired });
+    const ids = Int32Array.from(inputs.input_ids!.data, (id, i) => (i === 3 ? 1_000_000 : id));
+    await expect(
+      model.run({ ...inputs, input_ids: { shape: inputs.input_ids!.shape, data: ids } }),
+    ).rejects.toThrow(/input_ids\[3\] = 1000000 is outside the table/);
+    model.release();
+  });
+
   it('rejects a run on a lost device instead of returning zeros', async () => {
     gpu();
     const model = await loadModel(source('bare_base_model'));

@@ -169,6 +169,7 @@ export class GpuModel {
     if (ids?.shape.length !== 2) throw new Error('input_ids must be a [batch, sequence] tensor');
     const env: Bindings = { B: ids.shape[0], T: ids.shape[1] };
     const inputs = withDefaultInputs(given, env);
+    this.checkTokenIds(inputs);
     const { executor } = this.context;
     const sized = this.sizedRun(env);
     const graph = this.source.graph;
@@ -236,6 +237,20 @@ export class GpuModel {
       for (const buffer of run.slots) this.context.executor.release(buffer);
     this.sized.clear();
     if (this.ownsDevice) this.acquired.release();
+  }
+
+  /** The reference interpreter rejects ids outside a gathered table; a GPU read there would be silent. */
+  private checkTokenIds(inputs: ModelInputs): void {
+    const graph = this.source.graph;
+    for (const n of graph.nodes) {
+      const ids = graph.nodes[n.inputs[1]];
+      if (n.op !== 'gather' || ids?.op !== 'input') continue;
+      const rows = graph.nodes[n.inputs[0]].shape[0].c;
+      const data = inputs[ids.name]?.data ?? [];
+      const bad = data.findIndex((id) => id < 0 || id >= rows);
+      if (bad >= 0)
+        throw new Error(`${ids.name}[${bad}] = ${data[bad]} is outside the table of ${rows} rows`);
+    }
   }
 
   private weightBuffer(id: NodeId): GPUBuffer {
