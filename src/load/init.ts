@@ -43,6 +43,8 @@ export function initialValue(key: string, shape: readonly number[], seed: number
     // value_initialized: identity, off-diagonal 1e-6 (not 0), as the library does.
     return filled(shape, (i) => (Math.floor(i / shape[1]) === i % shape[1] ? 1 : 1e-6));
   }
+  // prompt_init "random_uniform": U(−0.5, 0.5).
+  if (key.endsWith('.prompt_embedding.weight')) return filled(shape, () => uniform() - 0.5);
   if (key.endsWith('.wte.weight') || key.endsWith('self_prefix.control_trans'))
     return filled(shape, normal(1));
   if (key.includes('norm') && key.endsWith('.weight')) return filled(shape, () => 1);

@@ -1,18 +1,25 @@
 // Lowering a checked program to the IR: the BERT encoder with every adapter method at its hook point
 // (semantics §0), heads on their rows, and the outputs `adaptc run` reports.
+import type { PromptTuningConfig } from '../config/types.ts';
 import type { CheckedProgram, Composition } from '../dsl/checked.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph, NodeId } from '../ir/graph.ts';
 import { B, type Dim, lit, scaleDim, shapeOf, T } from '../ir/shape.ts';
 import { activationFn } from './activation.ts';
 import { bottleneckLayer, type LayerNormParams } from './bottleneck.ts';
-import { type Block, parallelChannels } from './compose.ts';
+import { type Block, first, parallelChannels } from './compose.ts';
 import {
+  adapterConfig,
   add,
   batchOf,
+  concat,
+  configMembers,
+  constant,
+  expand,
   type LowerContext,
   LoweringError,
   linear,
+  ONE,
   param,
   reshape,
   sliceAxis,
@@ -64,6 +71,44 @@ function embeddings(ctx: LowerContext): NodeId {
   const sum = add(ctx, add(ctx, words, typeRows), positions);
   const ln = layerNormParams(ctx, ctx.keys.model('embeddings'));
   return g.add({ op: 'layernorm', eps: ln.eps }, [sum, ln.gamma, ln.beta]);
+}
+
+/**
+ * Prompt tuning (semantics §2.4): the first adapter of the setup, if it has a prompt, puts its L prompt
+ * vectors before the embedded tokens (`prefix`) or after the first one (`prefix_after_bos`); the mask
+ * attends to them. It is a base-level module: AdapterDrop does not remove it.
+ */
+function promptTuning(
+  ctx: LowerContext,
+  setup: Block | null,
+  hidden: NodeId,
+  mask: NodeId,
+): { hidden: NodeId; mask: NodeId } {
+  if (setup === null) return { hidden, mask };
+  const name = first(setup);
+  const config = configMembers(adapterConfig(ctx, name)).find(
+    (c): c is PromptTuningConfig => c.architecture === 'prompt_tuning',
+  );
+  if (!config) return { hidden, mask };
+  const { hiddenSize: H } = ctx.model;
+  const L = lit(config.prompt_length);
+  const rows = batchOf(ctx, hidden);
+  const weight = param(ctx, ctx.keys.prompt(name), { kind: 'adapter', name }, config.prompt_length, H);
+  const prompt = expand(ctx, reshape(ctx, weight, [ONE, L, lit(H)]), [rows, L, lit(H)]);
+  const attended = expand(ctx, constant(ctx, 0), [rows, ONE, ONE, L]);
+  if (config.combine === 'prefix') {
+    return { hidden: concat(ctx, [prompt, hidden], 1), mask: concat(ctx, [attended, mask], 3) };
+  }
+  const split = (x: NodeId, axis: number): [NodeId, NodeId] => [
+    sliceAxis(ctx, x, axis, lit(0), ONE),
+    sliceAxis(ctx, x, axis, ONE, ctx.g.shape(x)[axis]),
+  ];
+  const [bos, tokens] = split(hidden, 1);
+  const [bosMask, tokensMask] = split(mask, 3);
+  return {
+    hidden: concat(ctx, [bos, prompt, tokens], 1),
+    mask: concat(ctx, [bosMask, attended, tokensMask], 3),
+  };
 }
 
 /** A LoRA-wrapped nn.Linear of the encoder, merged or composed. */
@@ -225,8 +270,14 @@ export function lowerProgram(program: CheckedProgram, model: EncoderConfig): Gra
   const setup = asBlock(program.setup);
   const skip = new Set(program.skipLayers);
   g.scope = 'embeddings';
-  let hidden = embeddings(ctx);
-  let mask = g.add({ op: 'mask_bias' }, [g.input('attention_mask', shapeOf(B, T))]);
+  const embedded = promptTuning(
+    ctx,
+    setup,
+    embeddings(ctx),
+    g.add({ op: 'mask_bias' }, [g.input('attention_mask', shapeOf(B, T))]),
+  );
+  let hidden = embedded.hidden;
+  let mask = embedded.mask;
   for (let layer = 0; layer < model.numLayers; layer++) {
     const step = encoderLayer(ctx, skip.has(layer) ? null : setup, layer, hidden, mask);
     hidden = step.out;

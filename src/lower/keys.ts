@@ -56,6 +56,10 @@ export class CheckpointKeys {
     return `${this.base}.prefix_tuning.prefix_tunings.${name}.self_prefix.${path}`;
   }
 
+  prompt(name: string): string {
+    return `${this.base}.prompt_tuning.prompt_tunings.${name}.prompt_embedding.weight`;
+  }
+
   head(head: string, index: number, path: string): string {
     return `heads.${head}.${index}.${path}`;
   }
