@@ -12,6 +12,7 @@ import {
   type KernelGroup,
   type ViewRef,
 } from '../passes/fusion-groups.ts';
+import { type MemoryPlan, planMemory } from '../passes/memory-plan.ts';
 import type { Activation } from './activation.ts';
 import { attentionSoftmaxKernel } from './attention-softmax.ts';
 import { type ElementType, elementwiseDims, elementwiseKernel, type ScalarExpr } from './elementwise.ts';
@@ -134,6 +135,24 @@ function inDependencyOrder(steps: readonly PlannedStep[]): PlannedStep[] {
     visit(i);
   });
   return ordered;
+}
+
+/** The buffer plan of one run size: each value's lifetime over the kernel order, slots reused. */
+export function memoryPlanFor(plan: KernelPlan, env: Bindings): MemoryPlan {
+  const graph = plan.graph;
+  const writer = new Map(plan.steps.flatMap((s, i) => writtenBy(s).map((n) => [n, i] as const)));
+  const readers = new Map<NodeId, number[]>();
+  plan.steps.forEach((s, i) => {
+    for (const r of s.reads) readers.set(r, [...(readers.get(r) ?? []), i]);
+  });
+  const outputs = new Set(graph.outputs.map((o) => o.node));
+  const values = [...writer].map(([node, written]) => ({
+    node,
+    written,
+    readBy: readers.get(node) ?? [],
+    keep: outputs.has(node),
+  }));
+  return planMemory(values, (id) => evalShape(graph.nodes[id].shape, env).reduce((a, b) => a * b, 1) * 4);
 }
 
 /** One line per step: group kind, the nodes it computes (output last) and its kernels, for reports and tests. */

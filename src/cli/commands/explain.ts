@@ -1,13 +1,20 @@
 // `adaptc explain FILE.adapt`: the compilation pipeline step by step — each pass with its report, the
 // freeze analysis when the file trains something, and the final graph.
 import { parseArgs } from 'node:util';
-import { formatPlan, type KernelPlan, PlanError, planKernels } from '../../codegen-wgsl/kernel-plan.ts';
+import {
+  formatPlan,
+  type KernelPlan,
+  memoryPlanFor,
+  PlanError,
+  planKernels,
+} from '../../codegen-wgsl/kernel-plan.ts';
 import { compileFile } from '../../compiler.ts';
 import type { Graph } from '../../ir/graph.ts';
 import { printGraph } from '../../ir/print.ts';
 import type { Bindings } from '../../ir/shape.ts';
 import { type GraphStats, graphStats } from '../../ir/stats.ts';
 import { type FreezeReport, freezeReport } from '../../passes/freeze.ts';
+import type { MemoryPlan } from '../../passes/memory-plan.ts';
 import { type PassReport, runPasses } from '../../passes/pass.ts';
 import { INFERENCE_PASSES } from '../../passes/pipeline.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
@@ -22,13 +29,16 @@ export interface Explanation {
   readonly freeze: FreezeReport | null;
   readonly graph: Graph;
   /** The WGSL kernel plan of the optimized graph (fusion groups in launch order), or why there is none. */
-  readonly kernels: { readonly plan: KernelPlan; readonly dispatches: number } | { readonly error: string };
+  readonly kernels:
+    | { readonly plan: KernelPlan; readonly dispatches: number; readonly memory: MemoryPlan }
+    | { readonly error: string };
 }
 
 function kernelPlanOf(graph: Graph, sizes: Bindings): Explanation['kernels'] {
   try {
     const plan = planKernels(graph);
-    return { plan, dispatches: plan.steps.reduce((n, step) => n + step.launches(sizes).length, 0) };
+    const dispatches = plan.steps.reduce((n, step) => n + step.launches(sizes).length, 0);
+    return { plan, dispatches, memory: memoryPlanFor(plan, sizes) };
   } catch (e) {
     if (e instanceof PlanError) return { error: e.message };
     throw e;
@@ -64,7 +74,12 @@ function explanationJson(e: Explanation): unknown {
   const kernels =
     'error' in e.kernels
       ? e.kernels
-      : { dispatches: e.kernels.dispatches, groups: formatPlan(e.kernels.plan).trimEnd().split('\n') };
+      : {
+          dispatches: e.kernels.dispatches,
+          peakActivationBytes: e.kernels.memory.peakBytes,
+          allocatedBytes: e.kernels.memory.allocatedBytes,
+          groups: formatPlan(e.kernels.plan).trimEnd().split('\n'),
+        };
   return { ...e, graph: printGraph(e.graph).split('\n'), kernels };
 }
 
@@ -93,10 +108,11 @@ export function formatExplanation(e: Explanation): string {
   lines.push('', 'graph', printGraph(e.graph));
   if ('error' in e.kernels) lines.push('', `kernels: none (${e.kernels.error})`);
   else {
-    const { plan, dispatches } = e.kernels;
+    const { plan, dispatches, memory } = e.kernels;
     lines.push(
       '',
       `kernels: ${plan.steps.length} fused groups, ${dispatches} dispatches`,
+      `memory: activations peak at ${count(memory.peakBytes)} bytes; the plan allocates ${count(memory.allocatedBytes)} bytes in ${memory.slotBytes.length} reused buffers`,
       formatPlan(plan).trimEnd(),
     );
   }

@@ -4,10 +4,15 @@
 // Browser-safe: no node: imports (Node callers get a device from device-node.ts or load-node.ts).
 
 import type { HostTensor } from '../../checkpoint/tensor.ts';
-import { type KernelPlan, type PlanLimits, planKernels, writtenBy } from '../../codegen-wgsl/kernel-plan.ts';
+import {
+  type KernelPlan,
+  memoryPlanFor,
+  type PlanLimits,
+  planKernels,
+} from '../../codegen-wgsl/kernel-plan.ts';
 import type { Graph, InputName, NodeId } from '../../ir/graph.ts';
 import { type Bindings, evalShape } from '../../ir/shape.ts';
-import { type MemoryPlan, planMemory } from '../../passes/memory-plan.ts';
+import type { MemoryPlan } from '../../passes/memory-plan.ts';
 import type { AcquiredDevice, GpuAdapterSummary } from './device.ts';
 import { GpuKernelError } from './device.ts';
 import { Executor, type KernelLaunch } from './executor.ts';
@@ -282,23 +287,6 @@ export class GpuModel {
     }
     return run;
   }
-}
-
-function memoryPlanFor(plan: KernelPlan, env: Bindings): MemoryPlan {
-  const graph = plan.graph;
-  const writer = new Map(plan.steps.flatMap((s, i) => writtenBy(s).map((n) => [n, i] as const)));
-  const readers = new Map<NodeId, number[]>();
-  plan.steps.forEach((s, i) => {
-    for (const r of s.reads) readers.set(r, [...(readers.get(r) ?? []), i]);
-  });
-  const outputs = new Set(graph.outputs.map((o) => o.node));
-  const values = [...writer].map(([node, written]) => ({
-    node,
-    written,
-    readBy: readers.get(node) ?? [],
-    keep: outputs.has(node),
-  }));
-  return planMemory(values, (id) => evalShape(graph.nodes[id].shape, env).reduce((a, b) => a * b, 1) * 4);
 }
 
 /** As Hugging Face does: a missing attention mask is all ones, missing token types are zeros. */
