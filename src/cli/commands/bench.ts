@@ -15,6 +15,8 @@ import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
+const SECTIONS = ['a', 'b', 'c', 'd', 'e'];
+
 const USAGE = `usage: adaptc bench [--only a,b,c,d,e] [--layers N] [--batch B] [--seq T] [--repeats R]
 
 Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
@@ -58,6 +60,13 @@ export const benchCommand: Command = {
     }
     const [layers, batch, seq, repeats] = numbers;
     const only = new Set((values.only ?? '').split(','));
+    const unknown = [...only].filter((s) => !SECTIONS.includes(s));
+    if (unknown.length > 0) {
+      process.stderr.write(
+        `adaptc bench: unknown section ${unknown.join(', ')} (sections: ${SECTIONS.join(', ')})\n`,
+      );
+      return EXIT_USER_ERROR;
+    }
     try {
       const device = await acquireNodeDevice();
       try {
