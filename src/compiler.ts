@@ -51,8 +51,10 @@ export function lower(program: CheckedProgram): { model: EncoderConfig; graph: G
  * AdapterDrop removes everywhere is never opened), except when the program trains: the freeze
  * analysis speaks of every module, as the library's does.
  */
-export function compileFile(path: string): Compiled {
+export function compileFile(path: string, onStage: (stage: string) => void = () => undefined): Compiled {
+  onStage('checking');
   const program = checkProgram(path);
+  onStage('lowering');
   const { model, graph } = lower(program);
   const read = new Set(
     graph.nodes.flatMap((n) =>
@@ -60,6 +62,7 @@ export function compileFile(path: string): Compiled {
     ),
   );
   const needed = (m: ModuleRef) => program.training !== null || read.has(`${m.kind}:${m.name}`);
+  onStage('loading weights');
   const weights = bindWeights(graph, program, model, loadProgramWeights(program, needed).weights);
   return { program, model, graph, weights };
 }

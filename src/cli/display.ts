@@ -7,6 +7,21 @@ export const displayPath = (file: string): string => {
   return rel === '' || rel.startsWith('..') ? file : rel;
 };
 
+/**
+ * Shows the long step under way (checking, loading weights, compiling kernels…) on one line of stderr,
+ * redrawn in place — only when stderr is a terminal, so pipes and logs stay clean.
+ */
+export function stageReporter(stream: NodeJS.WriteStream = process.stderr): {
+  stage(name: string): void;
+  done(): void;
+} {
+  if (!stream.isTTY) return { stage: () => undefined, done: () => undefined };
+  return {
+    stage: (name) => stream.write(`\r\x1b[2K${name}…`),
+    done: () => stream.write('\r\x1b[2K'),
+  };
+}
+
 export const printDiagnostics = (
   diagnostics: readonly Diagnostic[],
   sources: ReadonlyMap<string, string>,

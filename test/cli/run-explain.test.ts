@@ -87,3 +87,11 @@ describe('adaptc explain', () => {
     expect(r.stderr).toContain('error[');
   });
 });
+
+describe('progress on stderr', () => {
+  it('stays silent when stderr is not a terminal', async () => {
+    const file = adaptFile(dir, 'quiet.adapt', 'adapter sst2 = load "sentiment/sst-2@ukp"\nsetup sst2\n');
+    const r = await adaptc(dir, 'run', file, '--input', inputs('quiet.json', { input_ids: [[2, 3]] }));
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+  });
+});

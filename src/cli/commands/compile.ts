@@ -10,6 +10,7 @@ import { runPasses } from '../../passes/pass.ts';
 import { INFERENCE_PASSES } from '../../passes/pipeline.ts';
 import { serializeModel } from '../../runtime/webgpu/bundle.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
+import { stageReporter } from '../display.ts';
 import { reportUserError } from '../errors.ts';
 
 const USAGE = `usage: adaptc compile FILE.adapt -o DIR
@@ -51,9 +52,12 @@ export const compileCommand: Command = {
       process.stderr.write(`${USAGE}\n`);
       return EXIT_USER_ERROR;
     }
+    const progress = stageReporter();
     try {
-      const compiled = compileFile(positionals[0]);
+      const compiled = compileFile(positionals[0], progress.stage);
+      progress.stage('optimizing');
       const optimized = runPasses(compiled, INFERENCE_PASSES, { B: 1, T: 8 });
+      progress.stage('planning kernels');
       const plan = planKernels(optimized.graph);
       const { manifest, weights } = serializeModel(optimized);
       const kernels = new Map(plan.steps.flatMap((s) => s.kernels).map((k) => [k.wgsl, k.name]));
@@ -67,11 +71,13 @@ export const compileCommand: Command = {
         ]),
       ]);
       writeFolderAtomically(resolve(values.out), files);
+      progress.done();
       process.stdout.write(
         `${values.out}: ${plan.steps.length} kernel groups, ${kernels.size} kernels, ${weights.length} weights\n`,
       );
       return EXIT_OK;
     } catch (e) {
+      progress.done();
       if (e instanceof PlanError) {
         process.stderr.write(`adaptc compile: ${e.message}\n`);
         return EXIT_USER_ERROR;

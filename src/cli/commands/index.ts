@@ -10,6 +10,7 @@ import { graphCommand } from './graph.ts';
 import { runCommand } from './run.ts';
 import { testLawsCommand } from './test-laws.ts';
 import { trainCommand } from './train.ts';
+import { webCommand } from './web.ts';
 
 export const COMMANDS: readonly Command[] = [
   checkCommand,
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   benchCommand,
   testLawsCommand,
+  webCommand,
 ];

@@ -8,6 +8,7 @@ import { type Inputs, interpret, type Tensor } from '../../runtime/reference/int
 import { loadModel, optimizeForGpu } from '../../runtime/webgpu/load-node.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
+import { stageReporter } from '../display.ts';
 import { reportUserError } from '../errors.ts';
 
 const USAGE = `usage: adaptc run FILE.adapt (--input inputs.json | --text TEXT…) [--output out.json] [--backend reference|webgpu]
@@ -66,19 +67,23 @@ export const runCommand: Command = {
       );
       return EXIT_USER_ERROR;
     }
+    const progress = stageReporter();
     try {
-      const compiled = compileFile(positionals[0]);
+      const compiled = compileFile(positionals[0], progress.stage);
       const json =
         values.input !== undefined
           ? JSON.parse(readFileSync(values.input, 'utf8'))
           : loadTokenizer(compiled.program.model).encode(values.text!);
       const inputs = inputsFromJson(json);
+      progress.stage(`running on ${values.backend}`);
       const { graph, outputs } = await runOn(values.backend, compiled, inputs);
+      progress.done();
       const text = `${JSON.stringify(outputsToJson(graph, outputs, values.backend))}\n`;
       if (values.output === undefined) process.stdout.write(text);
       else writeFileSync(values.output, text);
       return EXIT_OK;
     } catch (e) {
+      progress.done();
       return reportUserError('run', e);
     }
   },
