@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeModel } from '../../src/runtime/webgpu/bundle.ts';
 import { compileForGpu } from '../../src/runtime/webgpu/load-node.ts';
-import { ADAPT_DIR, compareCase, goldenInputJson, okCases } from '../webgpu-runtime/golden-cases.ts';
+import { ADAPT_DIR, compareCase, goldenInputJson, okCases } from '../golden/cases.ts';
 import { launchWebGpuBrowser, ORIGIN, openModulePage } from './harness.ts';
 import type { PageRun } from './runtime-page.ts';
 

@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { inputsFromJson, type OutputJson } from '../../src/runtime/io.ts';
 import { loadModel } from '../../src/runtime/webgpu/load-node.ts';
+import { ADAPT_DIR, compareCase, type GoldenCase, goldenInputJson, okCases } from '../golden/cases.ts';
 import { useGpu } from '../webgpu/gpu.ts';
-import { ADAPT_DIR, compareCase, type GoldenCase, goldenInputJson, okCases } from './golden-cases.ts';
 
 const gpu = useGpu();
 const inputs = inputsFromJson(goldenInputJson);

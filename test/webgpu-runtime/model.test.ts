@@ -6,8 +6,8 @@ import { inputsFromJson } from '../../src/runtime/io.ts';
 import { acquireNodeDevice } from '../../src/runtime/webgpu/device-node.ts';
 import { compileForGpu, loadModel } from '../../src/runtime/webgpu/load-node.ts';
 import { GpuModel } from '../../src/runtime/webgpu/model.ts';
+import { ADAPT_DIR, goldenInputJson } from '../golden/cases.ts';
 import { useGpu } from '../webgpu/gpu.ts';
-import { ADAPT_DIR, goldenInputJson } from './golden-cases.ts';
 
 const gpu = useGpu();
 const inputs = inputsFromJson(goldenInputJson);

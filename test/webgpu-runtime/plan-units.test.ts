@@ -5,7 +5,7 @@ import { B, lit, T } from '../../src/ir/shape.ts';
 import { groupNodes } from '../../src/passes/fusion-groups.ts';
 import { planMemory, sizeClass } from '../../src/passes/memory-plan.ts';
 import { compileForGpu } from '../../src/runtime/webgpu/load-node.ts';
-import { ADAPT_DIR } from './golden-cases.ts';
+import { ADAPT_DIR } from '../golden/cases.ts';
 
 describe('resolveView', () => {
   const env = { B: 2, T: 3 };

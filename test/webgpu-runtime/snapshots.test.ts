@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatPlan, type KernelPlan, planKernels } from '../../src/codegen-wgsl/kernel-plan.ts';
 import { compileForGpu } from '../../src/runtime/webgpu/load-node.ts';
-import { ADAPT_DIR } from './golden-cases.ts';
+import { ADAPT_DIR } from '../golden/cases.ts';
 
 const planOf = (id: string, fuse = true) =>
   planKernels(compileForGpu(`${ADAPT_DIR}/${id}.adapt`).graph, { fuse });

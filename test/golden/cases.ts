@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
 export const GOLDEN_DIR = resolve(HERE, '../../../shared/golden');
-export const ADAPT_DIR = resolve(HERE, '../golden');
+export const ADAPT_DIR = HERE;
 
 export interface Expected {
   readonly shape: readonly number[];
