@@ -106,17 +106,22 @@ function matmul(a: Tensor, b: Tensor, transB: boolean, outShape: number[]): Floa
   return out;
 }
 
+/** Mean and 1/√(variance + eps) of row r (length h), in f64, as LayerNorm normalizes it. */
+function rowMoments(x: Tensor, r: number, h: number, eps: number): { mean: number; inv: number } {
+  let mean = 0;
+  for (let i = 0; i < h; i++) mean += x.data[r * h + i];
+  mean /= h;
+  let variance = 0;
+  for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
+  variance /= h;
+  return { mean, inv: 1 / Math.sqrt(variance + eps) };
+}
+
 function layernorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Float32Array {
   const h = x.shape[x.shape.length - 1];
   const out = new Float32Array(x.data.length);
   for (let r = 0; r < x.data.length / h; r++) {
-    let mean = 0;
-    for (let i = 0; i < h; i++) mean += x.data[r * h + i];
-    mean /= h;
-    let variance = 0;
-    for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
-    variance /= h;
-    const inv = 1 / Math.sqrt(variance + eps);
+    const { mean, inv } = rowMoments(x, r, h, eps);
     for (let i = 0; i < h; i++)
       out[r * h + i] = (x.data[r * h + i] - mean) * inv * gamma.data[i] + beta.data[i];
   }
@@ -207,13 +212,7 @@ function layernormGrad(
   const out = new Float32Array(x.data.length);
   const xhat = new Float64Array(h);
   for (let r = 0; r < x.data.length / h; r++) {
-    let mean = 0;
-    for (let i = 0; i < h; i++) mean += x.data[r * h + i];
-    mean /= h;
-    let variance = 0;
-    for (let i = 0; i < h; i++) variance += (x.data[r * h + i] - mean) ** 2;
-    variance /= h;
-    const inv = 1 / Math.sqrt(variance + eps);
+    const { mean, inv } = rowMoments(x, r, h, eps);
     let meanG = 0;
     let meanGX = 0;
     for (let i = 0; i < h; i++) {
