@@ -81,16 +81,16 @@ export async function siteFiles(): Promise<Map<string, string | Uint8Array>> {
   }
   const site: SiteManifest = { format: 'adaptc-web/1', scenarios };
   files.set('scenarios.json', `${JSON.stringify(site)}\n`);
-  files.set('app.js', await bundlePage());
+  files.set('app.js', await bundleForBrowser(join(WEB_DIR, 'main.ts')));
   files.set('index.html', fs.readFileSync(join(WEB_DIR, 'index.html'), 'utf8'));
   return files;
 }
 
-/** examples/web/main.ts and the browser runtime as one ES module (esbuild is loaded only when a site is built). */
-async function bundlePage(): Promise<string> {
+/** One ES module with every import inlined, for browsers (esbuild is loaded only when something is bundled). */
+export async function bundleForBrowser(entry: string): Promise<string> {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [join(WEB_DIR, 'main.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -2,8 +2,10 @@
 // system chromium through playwright-core (never a downloaded browser), bundles TypeScript entries with esbuild
 // and serves them from http://localhost through page.route (a secure context, so navigator.gpu exists).
 
-import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { bundleForBrowser } from '../../src/web/build.ts';
+
+export { bundleForBrowser };
 
 export const CHROMIUM_PATH = process.env.ADAPTC_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -27,20 +29,6 @@ export const ORIGIN = 'http://localhost';
 
 export function launchWebGpuBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: WEBGPU_ARGS });
-}
-
-/** One ES module with every import inlined, for `platform: 'browser'`. */
-export async function bundleForBrowser(entry: string): Promise<string> {
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0].text;
 }
 
 export type SiteFiles = Readonly<Record<string, string>>;
