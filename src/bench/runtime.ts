@@ -1,10 +1,11 @@
 // Whole-composition benchmarks of the WebGPU runtime on in-memory models with seeded random weights:
 // (a) fused vs one kernel per op on a Fuse of three adapters with a head, (c) a Parallel of 8 bottleneck adapters
-// merged vs 8 separate runs, (d) AdapterDrop of the first 0…4 layers on that Parallel, (e) a BatchSplit of 8 LoRAs
+// merged vs 8 separate runs, (d) `drop 0..4` vs no drop on that Parallel, (e) a BatchSplit of 8 LoRAs
 // (one row each) vs one LoRA on the whole batch. Times are medians of timed runs after a warm-up run.
 import { ADAPTER_PRESETS, FUSION_PRESETS, resolveHeadConfig } from '../config/index.ts';
 import type { AdapterConfig, HeadConfig } from '../config/types.ts';
 import type { Composition, HeadSetup } from '../dsl/checked.ts';
+import { graphStats } from '../ir/stats.ts';
 import { lowerProgram } from '../lower/bert.ts';
 import type { EncoderConfig } from '../lower/model-config.ts';
 import { runPasses } from '../passes/pass.ts';
@@ -204,42 +205,29 @@ export async function benchParallel(
   return lines;
 }
 
-/** (d) AdapterDrop of the first n layers (n = 0…4) on the Parallel of 8. */
+/** (d) `drop 0..4` vs no drop on the Parallel of 8, with the FLOP bound of the saving beside the measured one. */
 export async function benchDrop(o: RuntimeBenchOptions): Promise<string[]> {
   const model = encoderOf(o.adapterModel);
   const inputs = inputsOf(model, o.batch, o.seq);
-  const lines = [
-    `(d) AdapterDrop on the Parallel of 8, ${describe(o.adapterModel)}, batch ${o.batch} × seq ${o.seq}`,
-    '| dropped layers | dispatches | median ms | vs no drop |',
-    '|---|---|---|---|',
-  ];
-  const drops = Array.from({ length: Math.min(4, o.adapterModel.layers - 1) + 1 }, (_, n) => n);
-  const models: GpuModel[] = [];
-  for (const n of drops) {
-    models.push(
-      await create(
-        sourceOf(
-          parallelScenario(
-            model,
-            named('', n).map((_, i) => i),
-          ),
-        ),
-        o.device,
-      ),
-    );
-  }
-  const times = await timeCandidates(
+  const dropped = Array.from({ length: Math.min(5, model.numLayers - 1) }, (_, i) => i);
+  const sources = [sourceOf(parallelScenario(model)), sourceOf(parallelScenario(model, dropped))];
+  const flops = sources.map((s) => graphStats(s.graph, { B: o.batch, T: o.seq }).flops);
+  const models = [];
+  for (const source of sources) models.push(await create(source, o.device));
+  const [none, drop] = await timeCandidates(
     models.map((m) => [m]),
     inputs,
     o.repeats,
   );
   for (const m of models) m.release();
-  for (const [n, t] of times.entries()) {
-    lines.push(
-      `| ${n === 0 ? 'none' : `0–${n - 1}`} | ${t.dispatches} | ${t.medianMs.toFixed(1)} | ${(t.medianMs / times[0].medianMs).toFixed(2)} |`,
-    );
-  }
-  return lines;
+  return [
+    `(d) AdapterDrop on the Parallel of 8, ${describe(o.adapterModel)}, batch ${o.batch} × seq ${o.seq}`,
+    '| setup | dispatches | GFLOP | median ms |',
+    '|---|---|---|---|',
+    `| no drop | ${none.dispatches} | ${(flops[0] / 1e9).toFixed(2)} | ${none.medianMs.toFixed(1)} |`,
+    `| drop 0..${dropped.length - 1} | ${drop.dispatches} | ${(flops[1] / 1e9).toFixed(2)} | ${drop.medianMs.toFixed(1)} |`,
+    `speed-up ${(none.medianMs / drop.medianMs).toFixed(2)}× (FLOP bound ${(flops[0] / flops[1]).toFixed(2)}×)`,
+  ];
 }
 
 /** (e) BatchSplit of 8 LoRAs, one row each, vs one LoRA on the whole batch of 8. */

@@ -23,14 +23,14 @@ Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
   (a) fused vs one kernel per op: Fuse(a,b,c) + head on a BERT-base-shaped model
   (b) matmul GFLOP/s (default schedule) vs numpy sgemm
   (c) Parallel of 8 bottleneck adapters (8 heads) merged vs 8 separate runs, at B×T and 1×16
-  (d) AdapterDrop of the first 0…4 layers on that Parallel
+  (d) drop 0..4 vs no drop on that Parallel of 8 (with the FLOP bound)
   (e) BatchSplit of 8 LoRAs (one row each) vs one LoRA on the whole batch
   --layers N   encoder layers of the BERT-base shape in (a) (default 12)
   --batch B, --seq T   sizes (default 8 × 128)
   --repeats R  timed runs per measurement after a warm-up (default 3)
-(c)–(e) use a smaller encoder (4 layers, hidden 256, 4 heads, FFN 1024) so that llvmpipe finishes in minutes.`;
+(c)–(e) use a narrower 12-layer encoder (hidden 256, 4 heads, FFN 1024) so that llvmpipe finishes in minutes.`;
 
-const ADAPTER_MODEL: ModelShape = { hidden: 256, layers: 4, heads: 4, intermediate: 1024 };
+const ADAPTER_MODEL: ModelShape = { hidden: 256, layers: 12, heads: 4, intermediate: 1024 };
 
 export const benchCommand: Command = {
   name: 'bench',
