@@ -66,6 +66,28 @@ function forEachBroadcast(
   }
 }
 
+/** f(x, y) element by element over numpy broadcasting of x and y into outShape. */
+function zipBroadcast(
+  x: Tensor,
+  y: Tensor,
+  outShape: readonly number[],
+  f: (a: number, b: number) => number,
+): Float32Array {
+  const out = new Float32Array(size(outShape));
+  forEachBroadcast(
+    outShape,
+    broadcastStrides(x.shape, outShape),
+    broadcastStrides(y.shape, outShape),
+    (o, a, b) => {
+      out[o] = f(x.data[a], y.data[b]);
+    },
+  );
+  return out;
+}
+
+/** A possibly negative axis of x as an index. */
+const axisOf = (axis: number, x: Tensor) => (axis < 0 ? axis + x.shape.length : axis);
+
 function linear(x: Tensor, w: Tensor, bias: Tensor | undefined, outShape: number[]): Float32Array {
   const [outF, inF] = w.shape;
   const rows = size(x.shape) / inF;
@@ -306,16 +328,7 @@ function evaluate(
       return matmul(x, y, n.transB, outShape);
     case 'binary': {
       const fn = binaryFns[n.fn];
-      const out = new Float32Array(size(outShape));
-      forEachBroadcast(
-        outShape,
-        broadcastStrides(x.shape, outShape),
-        broadcastStrides(y.shape, outShape),
-        (o, a, b) => {
-          out[o] = fn(x.data[a], y.data[b]);
-        },
-      );
-      return out;
+      return zipBroadcast(x, y, outShape, fn);
     }
     case 'unary':
       return Float32Array.from(x.data, unaryFns[n.fn]);
@@ -324,17 +337,17 @@ function evaluate(
     case 'softmax':
       return softmax(x);
     case 'mean':
-      return meanAxis(x, n.axis < 0 ? n.axis + x.shape.length : n.axis);
+      return meanAxis(x, axisOf(n.axis, x));
     case 'reshape':
       return x.data;
     case 'permute':
       return permute(x, n.perm, outShape);
     case 'slice': {
-      const axis = n.axis < 0 ? n.axis + x.shape.length : n.axis;
+      const axis = axisOf(n.axis, x);
       return sliceAxis(x, axis, evalDim(n.start, env), evalDim(n.end, env));
     }
     case 'concat':
-      return concatAxis(args, n.axis < 0 ? n.axis + x.shape.length : n.axis, outShape);
+      return concatAxis(args, axisOf(n.axis, x), outShape);
     case 'expand': {
       const out = new Float32Array(size(outShape));
       const strides = broadcastStrides(x.shape, outShape);
@@ -398,19 +411,10 @@ function evaluate(
       return out;
     }
     case 'sum':
-      return sumAxis(x, n.axis < 0 ? n.axis + x.shape.length : n.axis);
+      return sumAxis(x, axisOf(n.axis, x));
     case 'unary_grad': {
       const derivative = unaryDerivatives[n.fn];
-      const out = new Float32Array(size(outShape));
-      forEachBroadcast(
-        outShape,
-        broadcastStrides(x.shape, outShape),
-        broadcastStrides(y.shape, outShape),
-        (o, a, b) => {
-          out[o] = derivative(x.data[a]) * y.data[b];
-        },
-      );
-      return out;
+      return zipBroadcast(x, y, outShape, (v, dy) => derivative(v) * dy);
     }
     case 'layernorm_grad':
       return layernormGrad(x, y, z, n.eps, n.wrt);
