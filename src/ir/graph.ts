@@ -6,7 +6,16 @@ import type { Dim, Shape } from './shape.ts';
 
 export type NodeId = number;
 export type DType = 'f32' | 'i32';
-export type InputName = 'input_ids' | 'attention_mask' | 'token_type_ids' | 'task_ids' | 'labels';
+export type InputName =
+  | 'input_ids'
+  | 'attention_mask'
+  | 'token_type_ids'
+  | 'task_ids'
+  | 'labels'
+  /** Training: the step's dropout seed, an i32 scalar (see `dropout_mask`). */
+  | 'dropout_seed'
+  /** Training: AdapterFusion's 1/temperature, an f32 scalar that changes every forward call. */
+  | 'fusion_scale';
 
 export type ParamOrigin =
   | { readonly kind: 'base' }
@@ -87,10 +96,11 @@ export type Op =
   /** inputs [table [V,H], ids [...], dy [..., H]] → [V,H]: dy rows summed into the rows of their ids. */
   | { readonly op: 'gather_grad' }
   /**
-   * inputs [x] → inverted-dropout mask of x's shape: 1/(1 − p) where a draw u ≥ p, else 0. The draws
-   * are seededUniform(seed, `dropout <stream>`) in row-major order: a new seed per training step.
+   * inputs [x, seed [] i32] → inverted-dropout mask of x's shape: 1/(1 − p) where the draw for
+   * (seed, stream, row-major index) is ≥ p, else 0 (`dropoutKeeps`: counter-based, so every backend
+   * draws the same mask in any order). The seed is an input: a new one per training step.
    */
-  | { readonly op: 'dropout_mask'; readonly p: number; readonly seed: number; readonly stream: number };
+  | { readonly op: 'dropout_mask'; readonly p: number; readonly stream: number };
 
 export type OpKind = Op['op'];
 

@@ -138,9 +138,12 @@ export function inferType(op: Op, inputs: readonly Typed[]): Typed {
       if (!shapeEqualsUpTo(x.shape.slice(0, -1), y.shape))
         throw new Error(`cross_entropy: labels ${formatShape(y.shape)} for logits ${formatShape(x.shape)}`);
       return f32([]);
+    case 'dropout_mask':
+      if (y?.shape.length !== 0 || y.dtype !== 'i32')
+        throw new Error('dropout_mask: the seed must be an i32 scalar');
+      return f32(x.shape);
     case 'cross_entropy_grad':
     case 'gather_grad':
-    case 'dropout_mask':
       return f32(x.shape);
   }
 }

@@ -25,7 +25,7 @@ function attrs(n: Node): string {
     case 'layernorm_grad':
       return `{eps=${n.eps}, wrt=${n.wrt}}`;
     case 'dropout_mask':
-      return `{p=${n.p}, seed=${n.seed}, stream=${n.stream}}`;
+      return `{p=${n.p}, stream=${n.stream}}`;
     case 'layernorm':
       return `{eps=${n.eps}}`;
     case 'mean':

@@ -3,7 +3,8 @@
 // dense layers (hidden_dropout_prob), on the attention probabilities (attention_probs_dropout_prob),
 // and before every head linear layer (the head's dropout_prob, else classifier_dropout, else
 // hidden_dropout_prob; semantics §5.1). Each site
-// multiplies by a `dropout_mask`, whose seed changes every step, so the backward pass reuses the mask.
+// multiplies by a `dropout_mask` drawn from the graph input `dropout_seed`, which changes every step
+// (the backward pass reuses the step's masks).
 // Not covered: dropout inside adapters, LoRA and fusion (0 unless configured).
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph, Node, NodeId } from '../ir/graph.ts';
@@ -55,7 +56,8 @@ export function withDropout(g: Graph, rates: DropoutRates, headRate: (head: stri
   let stream = 0;
   const drop = (x: NodeId, p: number): NodeId => {
     if (p <= 0) return x;
-    const mask = b.add({ op: 'dropout_mask', p, seed: 0, stream: stream++ }, [x]);
+    const seed = b.input('dropout_seed', [], 'i32');
+    const mask = b.add({ op: 'dropout_mask', p, stream: stream++ }, [x, seed]);
     return b.add({ op: 'binary', fn: 'mul' }, [x, mask]);
   };
   for (const n of g.nodes) {
@@ -74,12 +76,5 @@ export function dropoutMasks(g: Graph): readonly NodeId[] {
   return g.nodes.filter((n) => n.op === 'dropout_mask').map((n) => n.id);
 }
 
-/** The graph with every dropout mask drawn from `seed`. */
-export function withDropoutSeed(g: Graph, masks: readonly NodeId[], seed: number): Graph {
-  if (masks.length === 0) return g;
-  const ids = new Set(masks);
-  return {
-    nodes: g.nodes.map((n) => (ids.has(n.id) && n.op === 'dropout_mask' ? { ...n, seed } : n)),
-    outputs: g.outputs,
-  };
-}
+/** The `dropout_seed` input of a step: an i32 scalar. */
+export const dropoutSeedInput = (seed: number) => ({ shape: [], data: Int32Array.of(seed) });

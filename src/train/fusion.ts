@@ -4,7 +4,8 @@
 //   starts at 50 again (which is what the lowering bakes in);
 // - the value-matrix regularization 0.01·Σ‖I − W_v‖²_F is back-propagated after the optimizer step,
 //   so its gradient 0.02·(W_v − I), taken at the updated weights, joins the next step's gradients.
-import type { Graph, NodeId } from '../ir/graph.ts';
+import { GraphBuilder } from '../ir/builder.ts';
+import type { Graph, Node, NodeId } from '../ir/graph.ts';
 
 const INITIAL_TEMPERATURE = 50;
 
@@ -13,27 +14,37 @@ export function fusionTemperature(forwardCalls: number): number {
   return Math.max(INITIAL_TEMPERATURE - (forwardCalls * INITIAL_TEMPERATURE) / 1000, 1);
 }
 
-/** The constants 1/T that scale fusion scores (q·kᵀ) before their softmax. */
-export function temperatureConstants(g: Graph): readonly NodeId[] {
-  const feedsSoftmax = new Set(g.nodes.filter((n) => n.op === 'softmax').map((n) => n.inputs[0]));
-  return g.nodes.flatMap((n) => {
-    if (n.op !== 'binary' || n.fn !== 'mul' || !feedsSoftmax.has(n.id)) return [];
-    const [scores, scale] = n.inputs.map((i) => g.nodes[i]);
-    const isTemperature =
-      scores.op === 'matmul' && scale.op === 'const' && scale.value === 1 / INITIAL_TEMPERATURE;
-    return isTemperature ? [scale.id] : [];
-  });
+/** Whether `n` scales fusion scores (q·kᵀ) by the lowering's constant 1/T before their softmax. */
+function scalesByTemperature(g: Graph, n: Node, softmaxInputs: ReadonlySet<NodeId>): boolean {
+  if (n.op !== 'binary' || n.fn !== 'mul' || !softmaxInputs.has(n.id)) return false;
+  const [scores, scale] = n.inputs.map((i) => g.nodes[i]);
+  return scores.op === 'matmul' && scale.op === 'const' && scale.value === 1 / INITIAL_TEMPERATURE;
 }
 
-/** The graph with every fusion temperature constant set to 1/T. */
-export function withTemperature(g: Graph, constants: readonly NodeId[], temperature: number): Graph {
-  if (constants.length === 0) return g;
-  const ids = new Set(constants);
-  return {
-    nodes: g.nodes.map((n) => (ids.has(n.id) && n.op === 'const' ? { ...n, value: 1 / temperature } : n)),
-    outputs: g.outputs,
-  };
+/**
+ * The graph with every fusion temperature read from the f32 scalar input `fusion_scale` (1/T), so one
+ * compiled graph serves every step of the schedule; unchanged when the graph has no fusion.
+ */
+export function temperatureAsInput(g: Graph): Graph {
+  const softmaxInputs = new Set(g.nodes.filter((n) => n.op === 'softmax').map((n) => n.inputs[0]));
+  if (!g.nodes.some((n) => scalesByTemperature(g, n, softmaxInputs))) return g;
+  const b = new GraphBuilder();
+  const mapped = new Map<NodeId, NodeId>();
+  for (const n of g.nodes) {
+    b.scope = n.scope;
+    const inputs = n.inputs.map((i) => mapped.get(i)!);
+    if (scalesByTemperature(g, n, softmaxInputs)) inputs[1] = b.input('fusion_scale', [], 'f32');
+    mapped.set(n.id, b.copy(n, inputs));
+  }
+  for (const o of g.outputs) b.output(o.name, mapped.get(o.node)!);
+  return b.build();
 }
+
+/** The `fusion_scale` input after `forwardCalls` earlier forward calls. */
+export const fusionScaleInput = (forwardCalls: number) => ({
+  shape: [],
+  data: Float32Array.of(1 / fusionTemperature(forwardCalls)),
+});
 
 const VALUE_MATRIX = /adapter_fusion_layer\.[^.]+\.value\.weight$/;
 const REGULARIZATION = 0.01;

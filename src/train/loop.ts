@@ -10,15 +10,10 @@ import type { WeightStore } from '../load/weights.ts';
 import { lowerProgram } from '../lower/bert.ts';
 import type { EncoderConfig } from '../lower/model-config.ts';
 import { trainableParameters } from '../passes/freeze.ts';
-import { interpret, type Tensor } from '../runtime/reference/interpret.ts';
+import { type Inputs, interpret, type Tensor } from '../runtime/reference/interpret.ts';
 import { type Batch, batchesOf, collate, type Example, IGNORE_INDEX, shuffledIndices } from './data.ts';
-import { type DropoutRates, dropoutMasks, withDropout, withDropoutSeed } from './dropout.ts';
-import {
-  fusionTemperature,
-  temperatureConstants,
-  valueRegularizationGrads,
-  withTemperature,
-} from './fusion.ts';
+import { type DropoutRates, dropoutSeedInput, withDropout } from './dropout.ts';
+import { fusionScaleInput, temperatureAsInput, valueRegularizationGrads } from './fusion.ts';
 import { ADAMW_DEFAULTS, AdamW, type AdamWConfig } from './optimizer.ts';
 import { clipGradNorm, linearWarmupDecay } from './schedule.ts';
 
@@ -85,12 +80,6 @@ export interface TrainCallbacks {
   readonly onEpoch?: (report: EpochReport) => void;
 }
 
-interface CompiledStep {
-  readonly graph: Graph;
-  readonly temperatures: readonly number[];
-  readonly masks: readonly number[];
-}
-
 function requireTraining(program: CheckedProgram): CheckedTraining {
   if (program.training === null) throw new Error('the program has no train statement');
   return program.training;
@@ -111,19 +100,20 @@ function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Arr
   };
 }
 
-/** Counts forward calls: each one lowers the fusion temperature (semantics §1.5) and redraws dropout. */
+/**
+ * Counts forward calls: each one lowers the fusion temperature (semantics §1.5) and redraws dropout. Both
+ * reach the graph as scalar inputs, so one compiled graph serves every step.
+ */
 class ForwardClock {
   calls = 0;
   constructor(private readonly seed: number) {}
-  graph(step: CompiledStep): Graph {
+  inputs(): Inputs {
     const calls = this.calls++;
-    const cooled = withTemperature(step.graph, step.temperatures, fusionTemperature(calls));
-    return withDropoutSeed(cooled, step.masks, (Math.imul(this.seed, 0x9e3779b1) + calls) >>> 0);
+    return {
+      fusion_scale: fusionScaleInput(calls),
+      dropout_seed: dropoutSeedInput((Math.imul(this.seed, 0x9e3779b1) + calls) | 0),
+    };
   }
-}
-
-function compiled(graph: Graph): CompiledStep {
-  return { graph, temperatures: temperatureConstants(graph), masks: dropoutMasks(graph) };
 }
 
 /** The training graph of a step that drops layers 0..k-1, with dropout when asked. */
@@ -132,14 +122,14 @@ function compileStep(
   model: EncoderConfig,
   k: number,
   dropout: DropoutRates | null,
-): CompiledStep {
+): Graph {
   const p = k === 0 ? program : dropping(program, k);
   const forward = lowerProgram(p, model);
   const trainingMode =
     dropout === null
       ? forward
       : withDropout(forward, dropout, (h) => p.heads.get(h)?.config.dropout_prob ?? null);
-  return compiled(trainingGraph(trainingMode, p));
+  return temperatureAsInput(trainingGraph(trainingMode, p));
 }
 
 /** Adds the gradients carried over from the previous step (the fusion regularizer) into `grads`. */
@@ -164,7 +154,7 @@ export function train(
     trainableParameters(weights, training).names.map((k) => [k, Float32Array.from(weights.get(k)!.data)]),
   );
   const lookup = lookupWith(weights, params);
-  const steps = new Map<number, CompiledStep>();
+  const steps = new Map<number, Graph>();
   const stepFor = (k: number) => {
     let s = steps.get(k);
     if (!s) {
@@ -173,7 +163,7 @@ export function train(
     }
     return s;
   };
-  const evalStep = compiled(evaluationGraph(program, model));
+  const evalStep = evaluationGraph(program, model);
   const clock = new ForwardClock(options.seed);
   const random = seededUniform(options.seed, 'train');
   const optimizer = new AdamW(options.optimizer);
@@ -192,7 +182,7 @@ export function train(
       );
       const drop = training.randomDrop;
       const k = drop === null ? 0 : drop.from + Math.floor(random() * (drop.to - drop.from + 1));
-      const out = interpret(clock.graph(stepFor(k)), lookup, { ...batch.inputs, labels: batch.labels });
+      const out = interpret(stepFor(k), lookup, { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
       const grads = gradientsOf(out);
       addCarried(grads, carried);
       const gradNorm = clipGradNorm(grads, options.maxGradNorm);
@@ -239,7 +229,9 @@ function gradientsOf(out: ReadonlyMap<string, Tensor>): Map<string, Float32Array
 
 /** The forward graph with its loss; the program's own drop set (no random drops in evaluation). */
 export function evaluationGraph(program: CheckedProgram, model: EncoderConfig): Graph {
-  return appendLoss(lowerProgram(program, model), (name) => program.heads.get(name)!.config);
+  return temperatureAsInput(
+    appendLoss(lowerProgram(program, model), (name) => program.heads.get(name)!.config),
+  );
 }
 
 /** Correct predictions and counted labels of one head's logits: argmax over the last axis. */
@@ -259,7 +251,7 @@ function correctCount(logits: Tensor, labels: Tensor, mask: Tensor | undefined):
 }
 
 function evaluateWith(
-  step: CompiledStep,
+  step: Graph,
   clock: ForwardClock,
   lookup: (key: string) => HostTensor | undefined,
   data: readonly Example[],
@@ -269,10 +261,10 @@ function evaluateWith(
   let lossSum = 0;
   let correct = 0;
   let counted = 0;
-  const heads = [...headOutputs(step.graph).keys()];
+  const heads = [...headOutputs(step).keys()];
   for (const examples of batchesOf(data, batchSize)) {
     const batch: Batch = collate(examples, padId);
-    const out = interpret(clock.graph(step), lookup, { ...batch.inputs, labels: batch.labels });
+    const out = interpret(step, lookup, { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
     lossSum += out.get(LOSS_OUTPUT)!.data[0] * examples.length;
     for (const head of heads) {
       const [c, n] = correctCount(out.get(`heads.${head}`)!, batch.labels, batch.inputs.attention_mask);
@@ -289,7 +281,7 @@ export function evaluate(
   data: readonly Example[],
   batchSize = TRAIN_DEFAULTS.batchSize,
 ): Evaluation {
-  const step = compiled(evaluationGraph(trainee.program, trainee.model));
+  const step = evaluationGraph(trainee.program, trainee.model);
   return evaluateWith(
     step,
     new ForwardClock(0),

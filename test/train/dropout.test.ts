@@ -17,8 +17,8 @@ import {
   BERT_DROPOUT,
   dropoutMasks,
   dropoutRatesOf,
+  dropoutSeedInput,
   withDropout,
-  withDropoutSeed,
 } from '../../src/train/dropout.ts';
 
 const MODEL = tinyEncoderConfig({ hidden: 8, layers: 2, heads: 2, intermediate: 16 });
@@ -68,7 +68,7 @@ describe('training-mode dropout', () => {
 
   it('keeps each value with probability 1 − p, scaled by 1/(1 − p)', () => {
     const g = { nodes: [...dropped.nodes], outputs: [{ name: 'mask', node: dropoutMasks(dropped)[0] }] };
-    const mask = interpret(withDropoutSeed(g, dropoutMasks(g), 9), (k) => weights.get(k), inputs).get(
+    const mask = interpret(g, (k) => weights.get(k), { ...inputs, dropout_seed: dropoutSeedInput(9) }).get(
       'mask',
     )!.data;
     const kept = Array.from(mask).filter((x) => x !== 0);
@@ -79,25 +79,24 @@ describe('training-mode dropout', () => {
 
   it('differentiates through the step’s masks, and draws new ones each step', () => {
     const lossGraph = appendLoss(dropped, () => classification());
-    const graph = withDropoutSeed(
-      appendBackward(lossGraph, { loss: LOSS_OUTPUT, trainable: (p) => p.origin.kind !== 'base' }),
-      dropoutMasks(lossGraph),
-      5,
-    );
-    const seeded = withDropoutSeed(lossGraph, dropoutMasks(lossGraph), 5);
-    const out = interpret(graph, (k) => weights.get(k), inputs);
+    const graph = appendBackward(lossGraph, {
+      loss: LOSS_OUTPUT,
+      trainable: (p) => p.origin.kind !== 'base',
+    });
+    const seeded = { ...inputs, dropout_seed: dropoutSeedInput(5) };
+    const out = interpret(graph, (k) => weights.get(k), seeded);
     for (const key of gradientKeys(graph).filter((k) => k.endsWith('bias'))) {
       const w = weights.get(key)!;
       const at = (sign: number) => {
         const data = Float32Array.from(w.data);
         data[0] += sign * 1e-3;
         const shifted = new Map(weights).set(key, { shape: w.shape, data });
-        return interpret(seeded, (k) => shifted.get(k), inputs).get(LOSS_OUTPUT)!.data[0];
+        return interpret(lossGraph, (k) => shifted.get(k), seeded).get(LOSS_OUTPUT)!.data[0];
       };
       expect(out.get(`${GRAD_PREFIX}${key}`)!.data[0], key).toBeCloseTo((at(1) - at(-1)) / 2e-3, 3);
     }
     const lossAt = (seed: number) =>
-      interpret(withDropoutSeed(lossGraph, dropoutMasks(lossGraph), seed), (k) => weights.get(k), inputs).get(
+      interpret(lossGraph, (k) => weights.get(k), { ...inputs, dropout_seed: dropoutSeedInput(seed) }).get(
         LOSS_OUTPUT,
       )!.data[0];
     expect(lossAt(5)).toBe(out.get(LOSS_OUTPUT)!.data[0]);

@@ -7,10 +7,10 @@ import { lowerProgram } from '../../src/lower/bert.ts';
 import { programOf, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
 import type { Example } from '../../src/train/data.ts';
 import {
+  fusionScaleInput,
   fusionTemperature,
-  temperatureConstants,
+  temperatureAsInput,
   valueRegularizationGrads,
-  withTemperature,
 } from '../../src/train/fusion.ts';
 import { TRAIN_DEFAULTS, train } from '../../src/train/loop.ts';
 import { AdamW, decays } from '../../src/train/optimizer.ts';
@@ -74,12 +74,16 @@ function fusionProgram(
 describe('AdapterFusion training', () => {
   it('lowers the temperature by 50/1000 per forward call down to 1', () => {
     expect([0, 1, 980, 2000].map(fusionTemperature)).toEqual([50, 49.95, 1, 1]);
-    const graph = lowerProgram(fusionProgram(true, null), MODEL);
-    const constants = temperatureConstants(graph);
-    expect(constants).toHaveLength(MODEL.numLayers);
-    expect(temperatureConstants(lowerProgram(fusionProgram(false, null), MODEL))).toHaveLength(0);
-    const cooled = withTemperature(graph, constants, 25);
-    expect(constants.map((id) => (cooled.nodes[id] as { value: number }).value)).toEqual([0.04, 0.04]);
+    expect(Array.from(fusionScaleInput(500).data)).toEqual([Math.fround(1 / 25)]);
+  });
+
+  it('reads 1/T from the fusion_scale input, one per layer’s fusion scores', () => {
+    const graph = temperatureAsInput(lowerProgram(fusionProgram(true, null), MODEL));
+    const scale = graph.nodes.filter((n) => n.op === 'input' && n.name === 'fusion_scale');
+    expect(scale).toHaveLength(1);
+    expect(graph.nodes.filter((n) => n.inputs.includes(scale[0].id))).toHaveLength(MODEL.numLayers);
+    const unfused = lowerProgram(fusionProgram(false, null), MODEL);
+    expect(temperatureAsInput(unfused)).toBe(unfused);
   });
 
   it('regularizes value matrices toward the identity: gradient 0.02·(W − I)', () => {

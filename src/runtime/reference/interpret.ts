@@ -6,8 +6,7 @@ import { unaryDerivatives } from '../../autodiff/derivatives.ts';
 import type { HostTensor } from '../../checkpoint/tensor.ts';
 import type { Graph, InputName, Node } from '../../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
-import { seededUniform } from '../../load/init.ts';
-import { binaryFns, F32_MIN, unaryFns } from './math.ts';
+import { binaryFns, dropoutKeeps, dropoutKey, dropoutThreshold, F32_MIN, unaryFns } from './math.ts';
 
 export interface Tensor {
   readonly shape: readonly number[];
@@ -423,9 +422,12 @@ function evaluate(
     case 'cross_entropy_grad':
       return crossEntropy(x, y, args[3], z.data[0]);
     case 'dropout_mask': {
-      const draw = seededUniform(n.seed, `dropout ${n.stream}`);
+      const key = dropoutKey(y.data[0], n.stream);
+      const threshold = dropoutThreshold(n.p);
       const keep = 1 / (1 - n.p);
-      return Float32Array.from({ length: x.data.length }, () => (draw() >= n.p ? keep : 0));
+      return Float32Array.from({ length: x.data.length }, (_, i) =>
+        dropoutKeeps(key, i, threshold) ? keep : 0,
+      );
     }
     case 'gather_grad': {
       const h = x.shape[1];
