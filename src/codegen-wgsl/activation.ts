@@ -55,6 +55,58 @@ const HELPERS: Record<Activation, readonly string[]> = {
   sigmoid: [SIGMOID],
 };
 
+const RELU_GRAD = fn(
+  'relu_grad4(x: vec4f) -> vec4f',
+  'return select(vec4f(0.0), vec4f(1.0), x > vec4f(0.0));',
+);
+
+const LEAKY_RELU_GRAD = fn(
+  'leakyrelu_grad4(x: vec4f) -> vec4f',
+  'return select(vec4f(0.01), vec4f(1.0), x > vec4f(0.0));',
+);
+
+const GELU_GRAD = fn(
+  'gelu_grad4(x: vec4f) -> vec4f',
+  'return 0.5 * (1.0 + erf4(x * 0.7071067811865476)) + x * 0.3989422804014327 * exp(-0.5 * x * x);',
+);
+
+const GELU_NEW_GRAD = fn(
+  'gelu_new_grad4(x: vec4f) -> vec4f',
+  'let t = tanh4(0.7978845608028654 * (x + 0.044715 * x * x * x));',
+  'return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * x * x);',
+);
+
+const SIGMOID_GRAD = fn('sigmoid_grad4(x: vec4f) -> vec4f', 'let s = sigmoid4(x);', 'return s * (1.0 - s);');
+
+const SILU_GRAD = fn(
+  'silu_grad4(x: vec4f) -> vec4f',
+  'let s = sigmoid4(x);',
+  'return s * (1.0 + x * (1.0 - s));',
+);
+
+const TANH_GRAD = fn('tanh_grad4(x: vec4f) -> vec4f', 'let t = tanh4(x);', 'return 1.0 - t * t;');
+
+const DERIVATIVE_HELPERS: Record<Activation, readonly string[]> = {
+  identity: [],
+  gelu: [ERF, GELU_GRAD],
+  gelu_new: [TANH, GELU_NEW_GRAD],
+  relu: [RELU_GRAD],
+  leakyrelu: [LEAKY_RELU_GRAD],
+  silu: [SIGMOID, SILU_GRAD],
+  tanh: [TANH, TANH_GRAD],
+  sigmoid: [SIGMOID, SIGMOID_GRAD],
+};
+
+/** Helper functions an activation's derivative needs, in dependency order. */
+export function derivativeFunctions(activation: Activation): readonly string[] {
+  return DERIVATIVE_HELPERS[activation];
+}
+
+/** WGSL expression for the activation's derivative at a vec4f expression (autodiff/derivatives.ts). */
+export function applyDerivative(activation: Activation, vec4Expr: string): string {
+  return activation === 'identity' ? 'vec4f(1.0)' : `${activation}_grad4(${vec4Expr})`;
+}
+
 /** Helper functions an activation needs, in dependency order. */
 export function activationFunctions(activation: Activation): readonly string[] {
   return HELPERS[activation];

@@ -5,10 +5,17 @@
 // lets several launches fill one concatenated buffer. All sizes and strides are uniforms: new batch sizes and
 // sequence lengths reuse the same WGSL.
 
+import { dropoutThreshold } from '../ir/dropout.ts';
 import type { BinaryFn, UnaryFn } from '../ir/graph.ts';
-import { type Activation, activationFunctions, applyActivation } from './activation.ts';
+import {
+  type Activation,
+  activationFunctions,
+  applyActivation,
+  applyDerivative,
+  derivativeFunctions,
+} from './activation.ts';
 import { type Dims, dispatch1D, type WgslKernel } from './kernel.ts';
-import { f32, renderKernel, type StorageDecl, u32 } from './render.ts';
+import { f32, fn, renderKernel, type StorageDecl, u32 } from './render.ts';
 import type { StridedView } from './views.ts';
 
 export type ElementType = 'f32' | 'i32';
@@ -22,7 +29,19 @@ export type ScalarExpr =
   | { readonly kind: 'mask_bias'; readonly x: ScalarExpr }
   /** buffer[ids · width + last coordinate] */
   | { readonly kind: 'gather'; readonly buffer: string; readonly width: number; readonly ids: ScalarExpr }
-  | { readonly kind: 'row_select'; readonly task: ScalarExpr; readonly choices: readonly ScalarExpr[] };
+  | { readonly kind: 'row_select'; readonly task: ScalarExpr; readonly choices: readonly ScalarExpr[] }
+  /** dy · fn′(x). */
+  | { readonly kind: 'unary_grad'; readonly fn: UnaryFn; readonly x: ScalarExpr; readonly dy: ScalarExpr }
+  /**
+   * The inverted-dropout mask element at the output's row-major `index` (ir/dropout.ts
+   * `dropoutKeeps`): `keep` where kept, else 0; `seed` is the step's i32 seed.
+   */
+  | {
+      readonly kind: 'dropout';
+      readonly p: number;
+      readonly stream: number;
+      readonly seed: ScalarExpr;
+    };
 
 export interface ElementwiseLeaf {
   readonly buffer: string;
@@ -43,6 +62,18 @@ export interface ElementwiseSpec {
   readonly outputView: boolean;
   readonly workgroupSize?: number;
 }
+
+/** ir/dropout.ts `mix32` (lowbias32); u32 arithmetic wraps like Math.imul. */
+const MIX32 = fn(
+  'mix32(x: u32) -> u32',
+  'var h = x;',
+  'h ^= h >> 16u;',
+  'h *= 0x7feb352du;',
+  'h ^= h >> 15u;',
+  'h *= 0x846ca68bu;',
+  'h ^= h >> 16u;',
+  'return h;',
+);
 
 const BINARY_OPERATORS: Record<BinaryFn, string> = { add: '+', sub: '-', mul: '*', div: '/' };
 const F32_LOWEST = 'bitcast<f32>(0xff7fffffu)';
@@ -86,6 +117,21 @@ function renderExpr(
       const ids = renderExpr(e.ids, spec, out);
       const last = spec.rank === 0 ? '0u' : `c${spec.rank - 1}`;
       return bind(`${e.buffer}[u32(${ids.value}) * ${u32(e.width)} + ${last}]`, 'f32');
+    }
+    case 'unary_grad': {
+      const x = asF32(renderExpr(e.x, spec, out));
+      const dy = asF32(renderExpr(e.dy, spec, out));
+      if (e.fn === 'exp') return bind(`exp(${x}) * ${dy}`, 'f32');
+      for (const helper of derivativeFunctions(e.fn as Activation)) out.helpers.add(helper);
+      return bind(`${applyDerivative(e.fn as Activation, `vec4f(${x})`)}.x * ${dy}`, 'f32');
+    }
+    case 'dropout': {
+      if (spec.outputView) throw new RangeError('a dropout mask is drawn at row-major output indices');
+      const seed = renderExpr(e.seed, spec, out);
+      out.helpers.add(MIX32);
+      const key = `mix32(bitcast<u32>(${seed.value}) ^ ${u32(Math.imul(e.stream + 1, 0x9e3779b9) >>> 0)})`;
+      const kept = `(mix32(${key} ^ mix32(index)) >> 8u) >= ${u32(dropoutThreshold(e.p))}`;
+      return bind(`select(0.0, ${f32(1 / (1 - e.p))}, ${kept})`, 'f32');
     }
     case 'row_select': {
       const task = renderExpr(e.task, spec, out);

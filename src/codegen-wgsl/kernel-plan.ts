@@ -15,10 +15,13 @@ import {
 import { type MemoryPlan, planMemory } from '../passes/memory-plan.ts';
 import type { Activation } from './activation.ts';
 import { attentionSoftmaxKernel } from './attention-softmax.ts';
+import { crossEntropyKernel } from './cross-entropy.ts';
 import { type ElementType, elementwiseDims, elementwiseKernel, type ScalarExpr } from './elementwise.ts';
 import { fusionAttentionKernel } from './fusion-attention.ts';
+import { gatherGradKernel } from './gather-grad.ts';
 import type { Dims, WgslKernel } from './kernel.ts';
 import { layerNormKernel } from './layernorm.ts';
+import { layerNormGradKernel } from './layernorm-grad.ts';
 import {
   type LowRankWeights,
   lowRankKernel,
@@ -27,7 +30,7 @@ import {
   segmentTable,
 } from './lowrank.ts';
 import { matmulKernel, segmentedMatmulTable } from './matmul.ts';
-import { meanKernel } from './mean.ts';
+import { reduceKernel } from './reduce.ts';
 import { contiguousStrides, resolveView, type StridedView, stepsWrap } from './views.ts';
 
 /**
@@ -439,8 +442,8 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
         },
       };
     }
-    case 'mean': {
-      const kernel = meanKernel() as WgslKernel<Dims>;
+    case 'reduce': {
+      const kernel = reduceKernel(group.fn) as WgslKernel<Dims>;
       return {
         group,
         kernels: [kernel],
@@ -459,6 +462,91 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
             },
           ];
         },
+      };
+    }
+    case 'layernorm_grad': {
+      const H = staticLast(group.node);
+      const kernel = layerNormGradKernel({ eps: group.eps, wrt: group.wrt }) as WgslKernel<Dims>;
+      return {
+        group,
+        kernels: [kernel],
+        reads: [group.x, group.gamma, group.dy],
+        launches: (env) => [
+          {
+            kernel,
+            dims: { rows: numel(shapeAt(group.node, env)) / H, H },
+            buffers: {
+              x: node(group.x),
+              gamma: node(group.gamma),
+              dy: node(group.dy),
+              out: node(group.node),
+            },
+          },
+        ],
+      };
+    }
+    case 'cross_entropy': {
+      const { grad, mask } = group;
+      const kernel = crossEntropyKernel({
+        grad: grad !== undefined,
+        dloss: grad?.dloss !== undefined,
+        mask: mask !== undefined,
+      }) as WgslKernel<Dims>;
+      const optional = [grad?.dloss, mask].filter((id): id is NodeId => id !== undefined);
+      return {
+        group,
+        kernels: [kernel],
+        reads: [group.logits, group.labels, ...optional],
+        launches: (env) => {
+          const classes = staticLast(group.logits);
+          return [
+            {
+              kernel,
+              dims: {
+                rows: numel(shapeAt(group.logits, env)) / classes,
+                classes,
+                ...(grad ? { scale: grad.scale } : {}),
+              },
+              buffers: {
+                logits: node(group.logits),
+                labels: node(group.labels),
+                ...(grad?.dloss !== undefined ? { dloss: node(grad.dloss) } : {}),
+                ...(mask !== undefined ? { mask: node(mask) } : {}),
+                out: node(group.node),
+              },
+            },
+          ];
+        },
+      };
+    }
+    case 'gather_grad': {
+      const H = staticLast(group.node);
+      const fill = elementwiseKernel({
+        name: 'fill_zero',
+        rank: 1,
+        buffers: [],
+        leaves: [],
+        expr: { kind: 'const', value: 0 },
+        output: 'f32',
+        outputView: false,
+      });
+      const scatter = gatherGradKernel() as WgslKernel<Dims>;
+      return {
+        group,
+        kernels: [fill, scatter],
+        reads: [group.ids, group.dy],
+        launches: (env): PlannedLaunch[] => [
+          {
+            kernel: fill,
+            dims: elementwiseDims([numel(shapeAt(group.node, env))], []),
+            buffers: { out: node(group.node) },
+          },
+          {
+            kernel: scatter,
+            dims: { positions: numel(shapeAt(group.ids, env)), H },
+            buffers: { ids: node(group.ids), dy: node(group.dy), out: node(group.node) },
+          },
+        ],
       };
     }
   }
@@ -663,6 +751,12 @@ function lowerExpr(graph: Graph, root: Expr): LoweredExpr {
       case 'row_select':
         ops.push('select');
         return { kind: 'row_select', task: lower(e.task), choices: e.choices.map(lower) };
+      case 'unary_grad':
+        ops.push(`d${e.fn}`);
+        return { kind: 'unary_grad', fn: e.fn, x: lower(e.x), dy: lower(e.dy) };
+      case 'dropout':
+        ops.push('dropout');
+        return { kind: 'dropout', p: e.p, stream: e.stream, seed: lower(e.seed) };
     }
   };
   const expr = lower(root);

@@ -36,6 +36,12 @@ const PATTERN_KINDS: Readonly<Partial<Record<OpKind, PatternKind>>> = {
   layernorm: 'reduction',
   softmax: 'reduction',
   mean: 'reduction',
+  sum: 'reduction',
+  unary_grad: 'broadcast',
+  dropout_mask: 'elementwise',
+  layernorm_grad: 'reduction',
+  cross_entropy: 'reduction',
+  cross_entropy_grad: 'reduction',
   linear: 'out-fusable',
   matmul: 'out-fusable',
   segmented_linear: 'out-fusable',
@@ -73,7 +79,9 @@ export type Expr =
   | { readonly kind: 'mask_bias'; readonly x: Expr }
   /** table[ids, last coordinate]; `ids` is indexed at the output coordinate (its last axis has stride 0). */
   | { readonly kind: 'gather'; readonly table: NodeId; readonly width: number; readonly ids: Expr }
-  | { readonly kind: 'row_select'; readonly task: Expr; readonly choices: readonly Expr[] };
+  | { readonly kind: 'row_select'; readonly task: Expr; readonly choices: readonly Expr[] }
+  | { readonly kind: 'unary_grad'; readonly fn: UnaryFn; readonly x: Expr; readonly dy: Expr }
+  | { readonly kind: 'dropout'; readonly p: number; readonly stream: number; readonly seed: Expr };
 
 export interface MatmulEpilogueNodes {
   readonly scale?: number;
@@ -147,7 +155,27 @@ export type KernelGroup = GroupBase &
         readonly eps: number;
       }
     | { readonly kind: 'softmax'; readonly x: NodeId; readonly mask?: NodeId }
-    | { readonly kind: 'mean'; readonly x: NodeId; readonly axis: number }
+    | { readonly kind: 'reduce'; readonly fn: 'sum' | 'mean'; readonly x: NodeId; readonly axis: number }
+    | {
+        readonly kind: 'layernorm_grad';
+        readonly x: NodeId;
+        readonly gamma: NodeId;
+        readonly dy: NodeId;
+        readonly eps: number;
+        readonly wrt: 'input' | 'scale';
+      }
+    /**
+     * The loss, or (with `grad`) its gradient scaled by the scalar `grad.dloss` buffer, or by the constant
+     * `grad.scale` when the loss's gradient is a constant.
+     */
+    | {
+        readonly kind: 'cross_entropy';
+        readonly logits: NodeId;
+        readonly labels: NodeId;
+        readonly grad?: { readonly dloss?: NodeId; readonly scale: number };
+        readonly mask?: NodeId;
+      }
+    | { readonly kind: 'gather_grad'; readonly ids: NodeId; readonly dy: NodeId }
     /** Parts copied side by side along `axis` (stack: parts viewed as [1, ...] along axis 0). */
     | { readonly kind: 'concat'; readonly axis: number; readonly parts: readonly Expr[] }
   );
@@ -170,7 +198,15 @@ export interface FusionGroups {
 }
 
 const VIEW_OPS = new Set(['reshape', 'permute', 'slice', 'expand', 'tile']);
-const ELEMENTWISE_OPS = new Set(['binary', 'unary', 'mask_bias', 'gather', 'row_select']);
+const ELEMENTWISE_OPS = new Set([
+  'binary',
+  'unary',
+  'mask_bias',
+  'gather',
+  'row_select',
+  'unary_grad',
+  'dropout_mask',
+]);
 const ACTIVATIONS = new Set<UnaryFn>(['relu', 'gelu', 'gelu_new', 'silu', 'tanh', 'sigmoid', 'leakyrelu']);
 
 const isView = (n: Node) => VIEW_OPS.has(n.op);
@@ -320,11 +356,19 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
       case 'linear':
       case 'segmented_linear':
       case 'layernorm':
+      case 'layernorm_grad':
+      case 'cross_entropy':
+      case 'cross_entropy_grad':
         n.inputs.forEach(requirePlain);
         break;
       case 'softmax':
       case 'mean':
+      case 'sum':
         requirePlain(n.inputs[0]);
+        break;
+      case 'gather_grad':
+        requirePlain(n.inputs[1]);
+        requirePlain(n.inputs[2]);
         break;
       case 'matmul':
         for (const i of n.inputs) if (!strided(i)) forced.add(i);
@@ -565,6 +609,10 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
           task: withSteps(n.inputs[0], { kind: 'append', dims: n.shape.slice(1) }),
           choices: n.inputs.slice(1).map((_, i) => operand(i + 1)),
         };
+      case 'unary_grad':
+        return { kind: 'unary_grad', fn: n.fn, x: operand(0), dy: operand(1) };
+      case 'dropout_mask':
+        return { kind: 'dropout', p: n.p, stream: n.stream, seed: leafExpr(n.inputs[1], shape) };
       default:
         throw new Error(`${n.op} (%${id}) is not elementwise`);
     }
@@ -623,12 +671,54 @@ export function groupNodes(g: Graph, options: FusionOptions = { fuse: true }): F
           : { kind: 'softmax', node: id, members: [id], x: bufferOf(n.inputs[0]) };
       }
       case 'mean':
+      case 'sum':
         return {
-          kind: 'mean',
+          kind: 'reduce',
+          fn: n.op,
           node: id,
           members: [id],
           x: bufferOf(n.inputs[0]),
           axis: n.axis < 0 ? n.axis + n.shape.length : n.axis,
+        };
+      case 'layernorm_grad':
+        return {
+          kind: 'layernorm_grad',
+          node: id,
+          members: [id],
+          x: bufferOf(n.inputs[0]),
+          gamma: bufferOf(n.inputs[1]),
+          dy: bufferOf(n.inputs[2]),
+          eps: n.eps,
+          wrt: n.wrt,
+        };
+      case 'cross_entropy':
+      case 'cross_entropy_grad': {
+        const [logits, labels, ...rest] = n.inputs.map(bufferOf);
+        const [dloss, mask] = n.op === 'cross_entropy' ? [undefined, rest[0]] : rest;
+        const dlossNode = dloss === undefined ? undefined : nodes[dloss];
+        const grad =
+          dlossNode === undefined
+            ? undefined
+            : dlossNode.op === 'const'
+              ? { scale: dlossNode.value }
+              : { dloss: dlossNode.id, scale: 1 };
+        return {
+          kind: 'cross_entropy',
+          node: id,
+          members: [id],
+          logits,
+          labels,
+          ...(grad !== undefined ? { grad } : {}),
+          ...(mask !== undefined ? { mask } : {}),
+        };
+      }
+      case 'gather_grad':
+        return {
+          kind: 'gather_grad',
+          node: id,
+          members: [id],
+          ids: bufferOf(n.inputs[1]),
+          dy: bufferOf(n.inputs[2]),
         };
       case 'concat':
         return {

@@ -1,8 +1,7 @@
-// The training loop: seeded shuffling, batches, forward + backward on the reference interpreter, the
-// value regularization of fusion training, gradient clipping, AdamW with a linear warmup/decay
+// The training loop: seeded shuffling, batches, forward + backward on a backend (the reference interpreter
+// or a WebGPU device), the value regularization of fusion training, gradient clipping, AdamW with a linear warmup/decay
 // schedule, robust AdapterDrop (`train … drop random a..b`) and per-epoch evaluation without drops.
 import { appendLoss, GRAD_PREFIX, headOutputs, LOSS_OUTPUT, trainingGraph } from '../autodiff/index.ts';
-import type { HostTensor } from '../checkpoint/tensor.ts';
 import type { CheckedProgram, CheckedTraining } from '../dsl/checked.ts';
 import type { Graph } from '../ir/graph.ts';
 import { seededUniform } from '../load/init.ts';
@@ -10,7 +9,8 @@ import type { WeightStore } from '../load/weights.ts';
 import { lowerProgram } from '../lower/bert.ts';
 import type { EncoderConfig } from '../lower/model-config.ts';
 import { trainableParameters } from '../passes/freeze.ts';
-import { type Inputs, interpret, type Tensor } from '../runtime/reference/interpret.ts';
+import type { Inputs, Tensor } from '../runtime/reference/interpret.ts';
+import { type BackendFactory, referenceBackend, type TrainBackend } from './backend.ts';
 import { type Batch, batchesOf, collate, type Example, IGNORE_INDEX, shuffledIndices } from './data.ts';
 import { type DropoutRates, dropoutSeedInput, withDropout } from './dropout.ts';
 import { fusionScaleInput, temperatureAsInput, valueRegularizationGrads } from './fusion.ts';
@@ -33,6 +33,8 @@ export interface TrainOptions {
   readonly seed: number;
   /** Training-mode dropout at these rates, or none (eval mode, as the golden gradients were taken). */
   readonly dropout: DropoutRates | null;
+  /** Where steps run (default: the reference interpreter). */
+  readonly backend?: BackendFactory;
 }
 
 /** Hugging Face Trainer defaults (batch size 8, 3 epochs, no warmup, clipping at 1.0). */
@@ -91,15 +93,6 @@ const dropping = (program: CheckedProgram, k: number): CheckedProgram => ({
   skipLayers: Array.from({ length: k }, (_, i) => i),
 });
 
-/** A weight lookup where the trained tensors replace the loaded ones. */
-function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Array>) {
-  return (key: string): HostTensor | undefined => {
-    const data = params.get(key);
-    const base = weights.get(key);
-    return data && base ? { shape: base.shape, data } : base;
-  };
-}
-
 /**
  * Counts forward calls: each one lowers the fusion temperature (semantics §1.5) and redraws dropout. Both
  * reach the graph as scalar inputs, so one compiled graph serves every step.
@@ -140,20 +133,38 @@ function addCarried(grads: Map<string, Float32Array>, carried: ReadonlyMap<strin
   }
 }
 
-export function train(
+export async function train(
   trainee: Trainee,
   data: readonly Example[],
   options: TrainOptions,
   evalData: readonly Example[] | null = null,
   callbacks: TrainCallbacks = {},
-): TrainResult {
-  const { program, model, weights } = trainee;
-  const training = requireTraining(program);
-  const padId = model.padTokenId;
+): Promise<TrainResult> {
+  const { weights } = trainee;
+  const training = requireTraining(trainee.program);
   const params = new Map(
     trainableParameters(weights, training).names.map((k) => [k, Float32Array.from(weights.get(k)!.data)]),
   );
-  const lookup = lookupWith(weights, params);
+  const backend = await (options.backend ?? referenceBackend)(weights, params);
+  try {
+    return await trainOn(backend, trainee, data, options, evalData, callbacks, params);
+  } finally {
+    await backend.release();
+  }
+}
+
+async function trainOn(
+  backend: TrainBackend,
+  trainee: Trainee,
+  data: readonly Example[],
+  options: TrainOptions,
+  evalData: readonly Example[] | null,
+  callbacks: TrainCallbacks,
+  params: Map<string, Float32Array>,
+): Promise<TrainResult> {
+  const { program, model, weights } = trainee;
+  const training = requireTraining(program);
+  const padId = model.padTokenId;
   const steps = new Map<number, Graph>();
   const stepFor = (k: number) => {
     let s = steps.get(k);
@@ -182,7 +193,7 @@ export function train(
       );
       const drop = training.randomDrop;
       const k = drop === null ? 0 : drop.from + Math.floor(random() * (drop.to - drop.from + 1));
-      const out = interpret(stepFor(k), lookup, { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
+      const out = await backend.run(stepFor(k), { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
       const grads = gradientsOf(out);
       addCarried(grads, carried);
       const gradNorm = clipGradNorm(grads, options.maxGradNorm);
@@ -190,6 +201,7 @@ export function train(
         options.optimizer.learningRate *
         linearWarmupDecay(optimizer.stepCount, totalSteps, options.warmupSteps);
       optimizer.step(params, grads, learningRate);
+      backend.update(params);
       carried = valueRegularizationGrads(params);
       const loss = out.get(LOSS_OUTPUT)!.data[0];
       losses.push(loss);
@@ -209,7 +221,9 @@ export function train(
       epoch,
       meanLoss: epochLosses.reduce((a, b) => a + b, 0) / epochLosses.length,
       eval:
-        evalData === null ? null : evaluateWith(evalStep, clock, lookup, evalData, options.batchSize, padId),
+        evalData === null
+          ? null
+          : await evaluateWith(backend, evalStep, clock, evalData, options.batchSize, padId),
     };
     epochs.push(report);
     callbacks.onEpoch?.(report);
@@ -250,21 +264,21 @@ function correctCount(logits: Tensor, labels: Tensor, mask: Tensor | undefined):
   return [correct, counted];
 }
 
-function evaluateWith(
+async function evaluateWith(
+  backend: TrainBackend,
   step: Graph,
   clock: ForwardClock,
-  lookup: (key: string) => HostTensor | undefined,
   data: readonly Example[],
   batchSize: number,
   padId: number,
-): Evaluation {
+): Promise<Evaluation> {
   let lossSum = 0;
   let correct = 0;
   let counted = 0;
   const heads = [...headOutputs(step).keys()];
   for (const examples of batchesOf(data, batchSize)) {
     const batch: Batch = collate(examples, padId);
-    const out = interpret(step, lookup, { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
+    const out = await backend.run(step, { ...batch.inputs, labels: batch.labels, ...clock.inputs() });
     lossSum += out.get(LOSS_OUTPUT)!.data[0] * examples.length;
     for (const head of heads) {
       const [c, n] = correctCount(out.get(`heads.${head}`)!, batch.labels, batch.inputs.attention_mask);
@@ -276,18 +290,17 @@ function evaluateWith(
 }
 
 /** Loss and accuracy of `weights` on `data` (a fresh fusion temperature, as after reloading). */
-export function evaluate(
+export async function evaluate(
   trainee: Trainee,
   data: readonly Example[],
   batchSize = TRAIN_DEFAULTS.batchSize,
-): Evaluation {
-  const step = evaluationGraph(trainee.program, trainee.model);
-  return evaluateWith(
-    step,
-    new ForwardClock(0),
-    (k) => trainee.weights.get(k),
-    data,
-    batchSize,
-    trainee.model.padTokenId,
-  );
+  backendFactory: BackendFactory = referenceBackend,
+): Promise<Evaluation> {
+  const backend = await backendFactory(trainee.weights, new Map());
+  try {
+    const step = evaluationGraph(trainee.program, trainee.model);
+    return await evaluateWith(backend, step, new ForwardClock(0), data, batchSize, trainee.model.padTokenId);
+  } finally {
+    await backend.release();
+  }
 }

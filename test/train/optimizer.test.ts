@@ -94,7 +94,7 @@ describe('AdapterFusion training', () => {
 });
 
 describe('robust AdapterDrop', () => {
-  it('drops layers 0..k-1 with k drawn per step from a..b', () => {
+  it('drops layers 0..k-1 with k drawn per step from a..b', async () => {
     const program = fusionProgram(true, { from: 0, to: 2 });
     const weights = randomWeights(lowerProgram(program, MODEL), 3);
     const data: Example[] = Array.from({ length: 12 }, (_, i) => ({
@@ -102,7 +102,7 @@ describe('robust AdapterDrop', () => {
       label: i % 2,
     }));
     const dropped: number[] = [];
-    const result = train(
+    const result = await train(
       { program, model: MODEL, weights },
       data,
       { ...TRAIN_DEFAULTS, epochs: 1, batchSize: 1 },

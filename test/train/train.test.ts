@@ -29,10 +29,10 @@ describe('a seeded training run on a generated task', () => {
   let result: TrainResult;
   let reloaded: Compiled;
   let seconds = 0;
-  beforeAll(() => {
+  beforeAll(async () => {
     compiled = compileFile(task.adapt);
     const started = performance.now();
-    result = train(compiled, readJsonl(task.train, noTokenizer), {
+    result = await train(compiled, readJsonl(task.train, noTokenizer), {
       ...TRAIN_DEFAULTS,
       epochs: 12,
       batchSize: 16,
@@ -43,8 +43,8 @@ describe('a seeded training run on a generated task', () => {
     reloaded = compileFile(task.reloadAdapt(out));
   }, 120_000);
 
-  it('reaches at least 95% held-out accuracy', () => {
-    const { accuracy } = evaluate(reloaded, evalData);
+  it('reaches at least 95% held-out accuracy', async () => {
+    const { accuracy } = await evaluate(reloaded, evalData);
     console.log(
       `held-out accuracy ${accuracy.toFixed(4)} after ${result.losses.length} steps in ${seconds.toFixed(1)} s`,
     );

@@ -104,7 +104,7 @@ export const trainCommand: Command = {
       const started = performance.now();
       let examples = 0;
       const showProgress = process.stderr.isTTY === true;
-      const result = train(compiled, data, { ...options, dropout }, evalData, {
+      const result = await train(compiled, data, { ...options, dropout }, evalData, {
         onStep: (r) => {
           examples += r.examples;
           if (showProgress)

@@ -4,9 +4,10 @@
 
 import { unaryDerivatives } from '../../autodiff/derivatives.ts';
 import type { HostTensor } from '../../checkpoint/tensor.ts';
+import { dropoutKeeps, dropoutKey, dropoutThreshold } from '../../ir/dropout.ts';
 import type { Graph, InputName, Node } from '../../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
-import { binaryFns, dropoutKeeps, dropoutKey, dropoutThreshold, F32_MIN, unaryFns } from './math.ts';
+import { binaryFns, F32_MIN, unaryFns } from './math.ts';
 
 export interface Tensor {
   readonly shape: readonly number[];

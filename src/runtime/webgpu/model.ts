@@ -17,6 +17,9 @@ import type { AcquiredDevice, GpuAdapterSummary } from './device.ts';
 import { GpuKernelError } from './device.ts';
 import { Executor, type KernelLaunch } from './executor.ts';
 
+/** torch CrossEntropyLoss's ignore_index: labels of positions that do not count. */
+const IGNORE_INDEX = -100;
+
 export interface ModelTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array | Int32Array;
@@ -44,6 +47,11 @@ export interface ModelOptions {
   readonly maxLowRank?: number;
   /** Release the device with the model (when the loader acquired it). */
   readonly ownsDevice?: boolean;
+  /**
+   * Parameters whose buffers the caller owns and rewrites between runs (training), by checkpoint key; they
+   * bypass the shared weight cache and may not be packed into weight pools.
+   */
+  readonly parameterBuffers?: ReadonlyMap<string, GPUBuffer>;
 }
 
 /** Parameters on the GPU, keyed by checkpoint key and content, shared by every model on one device. */
@@ -118,6 +126,7 @@ export class GpuModel {
     private readonly source: ModelSource,
     plan: KernelPlan,
     private readonly ownsDevice: boolean,
+    private readonly parameterBuffers: ReadonlyMap<string, GPUBuffer>,
   ) {
     this.plan = plan;
     this.context = deviceContext(acquired.device);
@@ -135,11 +144,19 @@ export class GpuModel {
       limits,
       ...(options.maxLowRank !== undefined ? { maxLowRank: options.maxLowRank } : {}),
     });
-    const model = new GpuModel(acquired, source, plan, options.ownsDevice ?? false);
+    const parameterBuffers = options.parameterBuffers ?? new Map<string, GPUBuffer>();
+    const model = new GpuModel(acquired, source, plan, options.ownsDevice ?? false, parameterBuffers);
     for (const id of new Set(plan.steps.flatMap((s) => s.reads))) {
       if (source.graph.nodes[id].op === 'param') model.weightBuffer(id);
     }
     for (const packed of plan.steps.flatMap((s) => s.packed ?? [])) {
+      const owned = [...parameterBuffers.keys()].find((key) => packed.key.includes(key));
+      if (owned !== undefined) {
+        throw new GpuKernelError(
+          'model',
+          `parameter '${owned}' is rewritten between runs and cannot be packed`,
+        );
+      }
       const data = packed.pack((key) => source.weights.get(key));
       model.packed.set(packed.key, model.context.weights.get(packed.key, { shape: [data.length], data }));
     }
@@ -174,7 +191,7 @@ export class GpuModel {
     if (ids?.shape.length !== 2) throw new Error('input_ids must be a [batch, sequence] tensor');
     const env: Bindings = { B: ids.shape[0], T: ids.shape[1] };
     const inputs = withDefaultInputs(given, env);
-    this.checkTokenIds(inputs);
+    this.checkIndices(inputs);
     const { executor } = this.context;
     const sized = this.sizedRun(env);
     const graph = this.source.graph;
@@ -244,23 +261,38 @@ export class GpuModel {
     if (this.ownsDevice) this.acquired.release();
   }
 
-  /** The reference interpreter rejects ids outside a gathered table; a GPU read there would be silent. */
-  private checkTokenIds(inputs: ModelInputs): void {
+  /**
+   * The reference interpreter rejects token ids outside a gathered table and labels outside a loss's classes; a
+   * GPU read there would be silent.
+   */
+  private checkIndices(inputs: ModelInputs): void {
     const graph = this.source.graph;
     for (const n of graph.nodes) {
-      const ids = graph.nodes[n.inputs[1]];
-      if (n.op !== 'gather' || ids?.op !== 'input') continue;
-      const rows = graph.nodes[n.inputs[0]].shape[0].c;
-      const data = inputs[ids.name]?.data ?? [];
-      const bad = data.findIndex((id) => id < 0 || id >= rows);
-      if (bad >= 0)
-        throw new Error(`${ids.name}[${bad}] = ${data[bad]} is outside the table of ${rows} rows`);
+      const indexed = graph.nodes[n.inputs[1]];
+      if (indexed?.op !== 'input') continue;
+      const data = inputs[indexed.name]?.data ?? [];
+      if (n.op === 'gather' || n.op === 'gather_grad') {
+        const rows = graph.nodes[n.inputs[0]].shape[0].c;
+        const bad = data.findIndex((id) => id < 0 || id >= rows);
+        if (bad >= 0)
+          throw new Error(`${indexed.name}[${bad}] = ${data[bad]} is outside the table of ${rows} rows`);
+      } else if (n.op === 'cross_entropy' || n.op === 'cross_entropy_grad') {
+        const classes = graph.nodes[n.inputs[0]].shape.at(-1)!.c;
+        const bad = data.findIndex((label) => label !== IGNORE_INDEX && (label < 0 || label >= classes));
+        if (bad >= 0) {
+          throw new Error(
+            `${indexed.name}[${bad}] = ${data[bad]} is outside the ${classes} classes (ignore index: ${IGNORE_INDEX})`,
+          );
+        }
+      }
     }
   }
 
   private weightBuffer(id: NodeId): GPUBuffer {
     const n = this.source.graph.nodes[id];
     if (n.op !== 'param') throw new GpuKernelError('model', `%${id} (${n.op}) has no buffer`);
+    const owned = this.parameterBuffers.get(n.key);
+    if (owned) return owned;
     const tensor = this.source.weights.get(n.key);
     if (!tensor) throw new Error(`no weights for parameter '${n.key}'`);
     return this.context.weights.get(n.key, tensor);
