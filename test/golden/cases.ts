@@ -97,3 +97,22 @@ export function compareCase(
     })),
   ];
 }
+
+/** One record of cases.json `gradients`: a training call's loss and gradients on the golden inputs. */
+export interface GradientRecord {
+  readonly labels: readonly number[];
+  readonly loss: number;
+  readonly grads: Readonly<Record<string, Expected>>;
+  readonly trainable_params_without_grad: readonly string[];
+}
+
+/** The gradient records with the .adapt file (test/golden/train/) that trains the same set. */
+export const gradientCases: readonly (readonly [call: string, file: string, record: GradientRecord])[] = [
+  ["train_adapter('seq')", 'train_adapter_seq.adapt'],
+  ["train_adapter_fusion(Fuse('seq', 'seq2', 'seq3'))", 'train_fusion_seq_seq2_seq3.adapt'],
+].map(([call, file]) => [call, join(HERE, 'train', file), cases.gradients[call]] as const);
+
+/** Largest |got − want| − rtol·|want| over a tensor (≤ atol passes). */
+export function excess(got: ArrayLike<number>, want: readonly number[], rtol: number): number {
+  return want.reduce((worst, w, i) => Math.max(worst, Math.abs(got[i] - w) - rtol * Math.abs(w)), 0);
+}

@@ -3,12 +3,17 @@
 
 import { describe, expect, it } from 'vitest';
 import { attentionSoftmaxKernel } from '../../src/codegen-wgsl/attention-softmax.ts';
+import { crossEntropyKernel } from '../../src/codegen-wgsl/cross-entropy.ts';
+import { elementwiseKernel } from '../../src/codegen-wgsl/elementwise.ts';
 import { embeddingKernel } from '../../src/codegen-wgsl/embedding.ts';
 import { fusionAttentionKernel } from '../../src/codegen-wgsl/fusion-attention.ts';
+import { gatherGradKernel } from '../../src/codegen-wgsl/gather-grad.ts';
 import type { WgslKernel } from '../../src/codegen-wgsl/kernel.ts';
 import { layerNormKernel } from '../../src/codegen-wgsl/layernorm.ts';
+import { layerNormGradKernel } from '../../src/codegen-wgsl/layernorm-grad.ts';
 import { lowRankKernel } from '../../src/codegen-wgsl/lowrank.ts';
 import { matmulKernel } from '../../src/codegen-wgsl/matmul.ts';
+import { reduceKernel } from '../../src/codegen-wgsl/reduce.ts';
 
 const KERNELS: Record<string, WgslKernel> = {
   'linear-bias-gelu': matmulKernel({
@@ -63,6 +68,33 @@ const KERNELS: Record<string, WgslKernel> = {
     alignOut: 4,
   }),
   'fusion-attention': fusionAttentionKernel({ adapters: 2, alignH: 4 }),
+  // Training: the backward kernels.
+  'dropout-gelu-grad': elementwiseKernel({
+    name: 'dropout_gelu_grad',
+    rank: 2,
+    buffers: [
+      { name: 'in0', element: 'f32' },
+      { name: 'in1', element: 'f32' },
+      { name: 'in2', element: 'i32' },
+    ],
+    leaves: [
+      { buffer: 'in0', wraps: false },
+      { buffer: 'in1', wraps: false },
+      { buffer: 'in2', wraps: false },
+    ],
+    expr: {
+      kind: 'binary',
+      fn: 'mul',
+      a: { kind: 'unary_grad', fn: 'gelu', x: { kind: 'leaf', leaf: 0 }, dy: { kind: 'leaf', leaf: 1 } },
+      b: { kind: 'dropout', p: 0.1, stream: 3, seed: { kind: 'leaf', leaf: 2 } },
+    },
+    output: 'f32',
+    outputView: false,
+  }),
+  'layernorm-grad-input': layerNormGradKernel({ eps: 1e-12, wrt: 'input' }),
+  'cross-entropy-grad-masked': crossEntropyKernel({ grad: true, dloss: true, mask: true }),
+  'gather-grad': gatherGradKernel(),
+  'sum-axis': reduceKernel('sum'),
 };
 
 describe('emitted WGSL', () => {
