@@ -29,3 +29,19 @@ export function splitArgs(
   }
   return { flags: found, positional, unknown };
 }
+
+/** The backends `run` and `train` take with `--backend`. */
+export const BACKENDS = ['reference', 'webgpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** The backend named by `--backend`, or null after printing what is available. */
+export function backendOption(command: string, value: string): BackendName | null {
+  const known = BACKENDS.find((b) => b === value);
+  if (known === undefined) {
+    process.stderr.write(
+      `adaptc ${command}: unknown backend '${value}' (available: ${BACKENDS.join(', ')})\n`,
+    );
+    return null;
+  }
+  return known;
+}

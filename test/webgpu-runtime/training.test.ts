@@ -1,13 +1,14 @@
 // Training on WebGPU (llvmpipe here): the golden gradients, training graphs on generated compositions against
 // the reference interpreter (dropout on, so masks must agree bit for bit), and a seeded training run that
 // learns a generated task and saves modules which reload to bit-identical outputs.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAD_PREFIX, gradientKeys, LOSS_OUTPUT, trainingGraph } from '../../src/autodiff/index.ts';
 import type { HostTensor } from '../../src/checkpoint/tensor.ts';
+import { main } from '../../src/cli/main.ts';
 import { type Compiled, compileFile } from '../../src/compiler.ts';
 import { ADAPTER_PRESETS, resolveHeadConfig } from '../../src/config/index.ts';
 import type { HeadConfig } from '../../src/config/types.ts';
@@ -229,6 +230,30 @@ describe('a seeded training run on WebGPU', () => {
       expect(Buffer.from(fromDisk.get(name)!.data.buffer)).toEqual(
         Buffer.from(inMemory.get(name)!.data.buffer),
       );
+    }
+  });
+});
+
+describe('adaptc train --backend webgpu', () => {
+  it('trains with dropout and robust AdapterDrop, and saves AdapterHub folders', async () => {
+    gpu();
+    const work = mkdtempSync(join(tmpdir(), 'adaptc-webgpu-train-cli-'));
+    try {
+      const task = writeSyntheticTask(work, { train: 64, eval: 32 }, 3);
+      const adapt = readFileSync(task.adapt, 'utf8').replace(
+        'train adapter task',
+        'train adapter task drop random 0..1',
+      );
+      writeFileSync(task.adapt, adapt);
+      const out = join(work, 'out');
+      const args = ['--data', task.train, '--eval', task.eval, '--epochs', '1', '--out', out];
+      expect(await main(['train', task.adapt, ...args, '--backend', 'webgpu'])).toBe(0);
+      for (const file of ['task/adapter.safetensors', 'cls/model_head.safetensors', 'loss.svg']) {
+        expect(existsSync(join(out, file)), file).toBe(true);
+      }
+      expect(await main(['train', task.adapt, ...args, '--backend', 'tpu'])).toBe(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

@@ -7,7 +7,7 @@ import { inputsFromJson, outputsToJson } from '../../runtime/io.ts';
 import { type Inputs, interpret, type Tensor } from '../../runtime/reference/interpret.ts';
 import { loadModel, optimizeForGpu } from '../../runtime/webgpu/load-node.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
-import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
+import { type BackendName, backendOption, type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { stageReporter } from '../display.ts';
 import { reportUserError } from '../errors.ts';
 
@@ -19,11 +19,9 @@ Compiles the composition and runs it.
   --output FILE    where to write the outputs (default: standard output)
   --backend NAME   reference (the CPU interpreter that defines correct) or webgpu (fused kernels on a GPU)`;
 
-const BACKENDS = ['reference', 'webgpu'];
-
 /** Runs the composition on the chosen backend; both give every graph output by name. */
 async function runOn(
-  backend: string,
+  backend: BackendName,
   compiled: Compiled,
   inputs: Inputs,
 ): Promise<{ graph: Graph; outputs: ReadonlyMap<string, Tensor> }> {
@@ -61,12 +59,8 @@ export const runCommand: Command = {
       process.stderr.write(`${USAGE}\n`);
       return EXIT_USER_ERROR;
     }
-    if (!BACKENDS.includes(values.backend)) {
-      process.stderr.write(
-        `adaptc run: unknown backend '${values.backend}' (available: ${BACKENDS.join(', ')})\n`,
-      );
-      return EXIT_USER_ERROR;
-    }
+    const backend = backendOption('run', values.backend);
+    if (backend === null) return EXIT_USER_ERROR;
     const progress = stageReporter();
     try {
       const compiled = compileFile(positionals[0], progress.stage);
@@ -75,10 +69,10 @@ export const runCommand: Command = {
           ? JSON.parse(readFileSync(values.input, 'utf8'))
           : loadTokenizer(compiled.program.model).encode(values.text!);
       const inputs = inputsFromJson(json);
-      progress.stage(`running on ${values.backend}`);
-      const { graph, outputs } = await runOn(values.backend, compiled, inputs);
+      progress.stage(`running on ${backend}`);
+      const { graph, outputs } = await runOn(backend, compiled, inputs);
       progress.done();
-      const text = `${JSON.stringify(outputsToJson(graph, outputs, values.backend))}\n`;
+      const text = `${JSON.stringify(outputsToJson(graph, outputs, backend))}\n`;
       if (values.output === undefined) process.stdout.write(text);
       else writeFileSync(values.output, text);
       return EXIT_OK;

@@ -1,25 +1,28 @@
 // `adaptc train FILE.adapt --data train.jsonl --epochs N --out DIR`: trains the program's trainable set
-// on the reference interpreter and saves the trained modules in AdapterHub's folder layout.
+// on the reference interpreter or a WebGPU device and saves the trained modules in AdapterHub's folder layout.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutodiffError } from '../../autodiff/index.ts';
 import { readJsonObject } from '../../checkpoint/hf-model.ts';
 import { compileFile } from '../../compiler.ts';
+import type { AcquiredDevice } from '../../runtime/webgpu/device.ts';
+import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
 import { loadTokenizer } from '../../tokenizer/index.ts';
+import { referenceBackend, webgpuBackend } from '../../train/backend.ts';
 import { saveTrainedModules } from '../../train/checkpoint.ts';
 import { readJsonl } from '../../train/data.ts';
 import { dropoutRatesOf } from '../../train/dropout.ts';
 import { type EpochReport, TRAIN_DEFAULTS, type TrainOptions, train } from '../../train/loop.ts';
 import { lossCurveSvg } from '../../train/loss-curve.ts';
 import { progressLine } from '../../train/progress.ts';
-import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
+import { backendOption, type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
 const USAGE = `usage: adaptc train FILE.adapt --data train.jsonl [--eval eval.jsonl] --epochs N --out DIR [options]
 
 Trains what the file's \`train\` statement leaves trainable (AdapterHub's train_adapter /
-train_adapter_fusion) on the reference interpreter, then writes every trained adapter, fusion and head
+train_adapter_fusion) on the reference interpreter or WebGPU, then writes every trained adapter, fusion and head
 to DIR/<name>/ in AdapterHub's layout (loadable by the Python library and by \`adaptc run\`), and the
 loss curve to DIR/loss.svg.
   --data FILE          JSONL rows: {"text": "…"} or {"input_ids": […]}, with "label" (or "labels")
@@ -32,6 +35,7 @@ loss curve to DIR/loss.svg.
   --warmup-steps N     linear warmup, then linear decay to 0 (default ${TRAIN_DEFAULTS.warmupSteps})
   --max-grad-norm X    gradient clipping (default ${TRAIN_DEFAULTS.maxGradNorm})
   --seed N             shuffling, dropout and AdapterDrop draws (default ${TRAIN_DEFAULTS.seed})
+  --backend NAME       reference (the CPU interpreter, default) or webgpu (forward and backward kernels on a GPU)
   --no-dropout         train in eval mode; by default dropout is on at the model config's rates`;
 
 function numberOption(name: string, value: string | undefined, fallback: number, integer: boolean): number {
@@ -71,12 +75,16 @@ export const trainCommand: Command = {
         'max-grad-norm': { type: 'string' },
         seed: { type: 'string' },
         'no-dropout': { type: 'boolean' },
+        backend: { type: 'string', default: 'reference' },
       },
     });
     if (positionals.length !== 1 || values.data === undefined || values.out === undefined) {
       process.stderr.write(`${USAGE}\n`);
       return EXIT_USER_ERROR;
     }
+    const backend = backendOption('train', values.backend);
+    if (backend === null) return EXIT_USER_ERROR;
+    let device: AcquiredDevice | undefined;
     try {
       const d = TRAIN_DEFAULTS;
       const options: TrainOptions = {
@@ -104,7 +112,12 @@ export const trainCommand: Command = {
       const started = performance.now();
       let examples = 0;
       const showProgress = process.stderr.isTTY === true;
-      const result = await train(compiled, data, { ...options, dropout }, evalData, {
+      if (backend === 'webgpu') {
+        device = await acquireNodeDevice();
+        process.stderr.write(`adaptc train: on WebGPU (${device.adapterInfo.description})\n`);
+      }
+      const backendFactory = device === undefined ? referenceBackend : webgpuBackend(device);
+      const result = await train(compiled, data, { ...options, dropout, backend: backendFactory }, evalData, {
         onStep: (r) => {
           examples += r.examples;
           if (showProgress)
@@ -125,6 +138,8 @@ export const trainCommand: Command = {
         return EXIT_USER_ERROR;
       }
       return reportUserError('train', e);
+    } finally {
+      device?.release();
     }
   },
 };
