@@ -1,6 +1,7 @@
 // The reference interpreter: runs any IR graph on the CPU in plain TypeScript. Clear over fast; it
 // defines correct for every pass, kernel and backend. Storage is f32 (values are rounded to f32 after
-// every op, as PyTorch does); reductions accumulate in f64.
+// every op, as PyTorch does); reductions accumulate in f64. With `{ precision: 'f64' }` every float
+// value is held in f64 instead (no rounding between ops), for finite differences; i32 stays i32.
 
 import { unaryDerivatives } from '../../autodiff/derivatives.ts';
 import type { HostTensor } from '../../checkpoint/tensor.ts';
@@ -9,13 +10,49 @@ import type { Graph, InputName, Node } from '../../ir/graph.ts';
 import { type Bindings, evalDim, evalShape, formatShape } from '../../ir/shape.ts';
 import { binaryFns, F32_MIN, unaryFns } from './math.ts';
 
-export interface Tensor {
+/** How float values are stored: 'f32' (the default, as PyTorch) or 'f64'. */
+export type Precision = 'f32' | 'f64';
+
+/** A precision's float array type. */
+export type FloatArrayOf<P extends Precision> = { f32: Float32Array; f64: Float64Array }[P];
+type FloatArray = FloatArrayOf<Precision>;
+
+/** A value: float data in storage precision P (f32 unless said otherwise), or i32 data. */
+export interface Tensor<P extends Precision = 'f32'> {
   readonly shape: readonly number[];
-  readonly data: Float32Array | Int32Array;
+  readonly data: FloatArrayOf<P> | Int32Array;
 }
 
+/** A value inside the interpreter, of either precision. */
+type Value = Tensor<Precision>;
+
 export type Inputs = Partial<Record<InputName, Tensor>>;
-export type WeightLookup = (key: string) => HostTensor | undefined;
+/** A parameter's value: a checkpoint tensor, or f64 data (say θ ± h·v for finite differences). */
+export type WeightTensor = HostTensor | { readonly shape: readonly number[]; readonly data: Float64Array };
+export type WeightLookup = (key: string) => WeightTensor | undefined;
+
+export interface InterpretOptions<P extends Precision = Precision> {
+  readonly precision?: P;
+}
+
+/** The constructor of a precision's float storage; every op allocates its float results with it. */
+type FloatStorage = new (length: number) => FloatArray;
+
+const STORAGE: Record<Precision, FloatStorage> = { f32: Float32Array, f64: Float64Array };
+
+/** A new float array of length n whose element i is f(i). */
+function generate(F: FloatStorage, n: number, f: (i: number) => number): FloatArray {
+  const out = new F(n);
+  for (let i = 0; i < n; i++) out[i] = f(i);
+  return out;
+}
+
+/** A leaf value in storage F: float data of another precision is converted, i32 data is kept. */
+function stored(t: Value, F: FloatStorage): Value {
+  if (t.data instanceof Int32Array || t.data instanceof F) return t;
+  const data = t.data;
+  return { shape: t.shape, data: generate(F, data.length, (i) => data[i]) };
+}
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -68,12 +105,13 @@ function forEachBroadcast(
 
 /** f(x, y) element by element over numpy broadcasting of x and y into outShape. */
 function zipBroadcast(
-  x: Tensor,
-  y: Tensor,
+  x: Value,
+  y: Value,
   outShape: readonly number[],
   f: (a: number, b: number) => number,
-): Float32Array {
-  const out = new Float32Array(size(outShape));
+  F: FloatStorage,
+): FloatArray {
+  const out = new F(size(outShape));
   forEachBroadcast(
     outShape,
     broadcastStrides(x.shape, outShape),
@@ -86,12 +124,18 @@ function zipBroadcast(
 }
 
 /** A possibly negative axis of x as an index. */
-const axisOf = (axis: number, x: Tensor) => (axis < 0 ? axis + x.shape.length : axis);
+const axisOf = (axis: number, x: Value) => (axis < 0 ? axis + x.shape.length : axis);
 
-function linear(x: Tensor, w: Tensor, bias: Tensor | undefined, outShape: number[]): Float32Array {
+function linear(
+  x: Value,
+  w: Value,
+  bias: Value | undefined,
+  outShape: number[],
+  F: FloatStorage,
+): FloatArray {
   const [outF, inF] = w.shape;
   const rows = size(x.shape) / inF;
-  const out = new Float32Array(rows * outF);
+  const out = new F(rows * outF);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < outF; o++) {
       let acc = bias ? bias.data[o] : 0;
@@ -103,14 +147,14 @@ function linear(x: Tensor, w: Tensor, bias: Tensor | undefined, outShape: number
   return out;
 }
 
-function matmul(a: Tensor, b: Tensor, transB: boolean, outShape: number[]): Float32Array {
+function matmul(a: Value, b: Value, transB: boolean, outShape: number[], F: FloatStorage): FloatArray {
   const rank = outShape.length;
   const [m, n] = [outShape[rank - 2], outShape[rank - 1]];
   const k = a.shape[rank - 1];
   const batchShape = outShape.slice(0, -2);
   const aBatch = broadcastStrides(a.shape.slice(0, -2), batchShape);
   const bBatch = broadcastStrides(b.shape.slice(0, -2), batchShape);
-  const out = new Float32Array(size(outShape));
+  const out = new F(size(outShape));
   forEachBroadcast(batchShape, aBatch, bBatch, (o, ai, bi) => {
     const aOff = ai * m * k;
     const bOff = bi * k * n;
@@ -129,7 +173,7 @@ function matmul(a: Tensor, b: Tensor, transB: boolean, outShape: number[]): Floa
 }
 
 /** Mean and 1/√(variance + eps) of row r (length h), in f64, as LayerNorm normalizes it. */
-function rowMoments(x: Tensor, r: number, h: number, eps: number): { mean: number; inv: number } {
+function rowMoments(x: Value, r: number, h: number, eps: number): { mean: number; inv: number } {
   let mean = 0;
   for (let i = 0; i < h; i++) mean += x.data[r * h + i];
   mean /= h;
@@ -139,9 +183,9 @@ function rowMoments(x: Tensor, r: number, h: number, eps: number): { mean: numbe
   return { mean, inv: 1 / Math.sqrt(variance + eps) };
 }
 
-function layernorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Float32Array {
+function layernorm(x: Value, gamma: Value, beta: Value, eps: number, F: FloatStorage): FloatArray {
   const h = x.shape[x.shape.length - 1];
-  const out = new Float32Array(x.data.length);
+  const out = new F(x.data.length);
   for (let r = 0; r < x.data.length / h; r++) {
     const { mean, inv } = rowMoments(x, r, h, eps);
     for (let i = 0; i < h; i++)
@@ -150,9 +194,9 @@ function layernorm(x: Tensor, gamma: Tensor, beta: Tensor, eps: number): Float32
   return out;
 }
 
-function softmax(x: Tensor): Float32Array {
+function softmax(x: Value, F: FloatStorage): FloatArray {
   const n = x.shape[x.shape.length - 1];
-  const out = new Float32Array(x.data.length);
+  const out = new F(x.data.length);
   for (let r = 0; r < x.data.length / n; r++) {
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < n; i++) max = Math.max(max, x.data[r * n + i]);
@@ -163,11 +207,11 @@ function softmax(x: Tensor): Float32Array {
   return out;
 }
 
-function meanAxis(x: Tensor, axis: number): Float32Array {
+function meanAxis(x: Value, axis: number, F: FloatStorage): FloatArray {
   const outer = size(x.shape.slice(0, axis));
   const len = x.shape[axis];
   const inner = size(x.shape.slice(axis + 1));
-  const out = new Float32Array(outer * inner);
+  const out = new F(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let acc = 0;
@@ -178,34 +222,35 @@ function meanAxis(x: Tensor, axis: number): Float32Array {
   return out;
 }
 
-function permute(x: Tensor, perm: readonly number[], outShape: number[]): Float32Array | Int32Array {
+/** A new array of length n of x's kind: i32 for i32 data, else storage F. */
+const like = (x: Value, n: number, F: FloatStorage) =>
+  x.data instanceof Int32Array ? new Int32Array(n) : new F(n);
+
+function permute(x: Value, perm: readonly number[], outShape: number[], F: FloatStorage): Value['data'] {
   const inStrides = stridesOf(x.shape);
   const permuted = perm.map((p) => inStrides[p]);
-  const out = x.data instanceof Int32Array ? new Int32Array(x.data.length) : new Float32Array(x.data.length);
+  const out = like(x, x.data.length, F);
   forEachBroadcast(outShape, permuted, permuted, (o, a) => {
     out[o] = x.data[a];
   });
   return out;
 }
 
-function sliceAxis(x: Tensor, axis: number, start: number, end: number): Float32Array | Int32Array {
+function sliceAxis(x: Value, axis: number, start: number, end: number, F: FloatStorage): Value['data'] {
   const outer = size(x.shape.slice(0, axis));
   const inner = size(x.shape.slice(axis + 1));
   const len = x.shape[axis];
-  const out =
-    x.data instanceof Int32Array
-      ? new Int32Array(outer * (end - start) * inner)
-      : new Float32Array(outer * (end - start) * inner);
+  const out = like(x, outer * (end - start) * inner, F);
   for (let o = 0; o < outer; o++) {
     out.set(x.data.subarray((o * len + start) * inner, (o * len + end) * inner), o * (end - start) * inner);
   }
   return out;
 }
 
-function concatAxis(parts: readonly Tensor[], axis: number, outShape: number[]): Float32Array {
+function concatAxis(parts: readonly Value[], axis: number, outShape: number[], F: FloatStorage): FloatArray {
   const outer = size(outShape.slice(0, axis));
   const inner = size(outShape.slice(axis + 1));
-  const out = new Float32Array(size(outShape));
+  const out = new F(size(outShape));
   let offset = 0;
   for (const p of parts) {
     const chunk = p.shape[axis] * inner;
@@ -217,21 +262,23 @@ function concatAxis(parts: readonly Tensor[], axis: number, outShape: number[]):
   return out;
 }
 
-function sumAxis(x: Tensor, axis: number): Float32Array {
+function sumAxis(x: Value, axis: number, F: FloatStorage): FloatArray {
   const len = x.shape[axis];
-  return meanAxis(x, axis).map((m) => m * len);
+  const mean = meanAxis(x, axis, F);
+  return generate(F, mean.length, (i) => mean[i] * len);
 }
 
 /** dL/dx (wrt 'input') or dy·x̂ (wrt 'scale') of layernorm, row by row. */
 function layernormGrad(
-  x: Tensor,
-  gamma: Tensor,
-  dy: Tensor,
+  x: Value,
+  gamma: Value,
+  dy: Value,
   eps: number,
   wrt: 'input' | 'scale',
-): Float32Array {
+  F: FloatStorage,
+): FloatArray {
   const h = x.shape[x.shape.length - 1];
-  const out = new Float32Array(x.data.length);
+  const out = new F(x.data.length);
   const xhat = new Float64Array(h);
   for (let r = 0; r < x.data.length / h; r++) {
     const { mean, inv } = rowMoments(x, r, h, eps);
@@ -256,7 +303,7 @@ function layernormGrad(
 }
 
 /** Rows of cross-entropy that count: label ≠ -100 (ignore_index) and, with a mask, mask = 1. */
-function countedRows(logits: Tensor, labels: Tensor, mask: Tensor | undefined): boolean[] {
+function countedRows(logits: Value, labels: Value, mask: Value | undefined): boolean[] {
   const classes = logits.shape[logits.shape.length - 1];
   return Array.from(labels.data, (label, r) => {
     if (label === -100 || (mask !== undefined && mask.data[r] !== 1)) return false;
@@ -268,15 +315,16 @@ function countedRows(logits: Tensor, labels: Tensor, mask: Tensor | undefined): 
 
 /** Softmax of each counted row minus its one-hot label, scaled by `scale` / (rows counted). */
 function crossEntropy(
-  logits: Tensor,
-  labels: Tensor,
-  mask: Tensor | undefined,
+  logits: Value,
+  labels: Value,
+  mask: Value | undefined,
   gradScale: number | null,
-): Float32Array {
+  F: FloatStorage,
+): FloatArray {
   const c = logits.shape[logits.shape.length - 1];
   const counted = countedRows(logits, labels, mask);
   const count = counted.filter(Boolean).length;
-  const grad = new Float32Array(gradScale === null ? 0 : logits.data.length);
+  const grad = new F(gradScale === null ? 0 : logits.data.length);
   let loss = 0;
   counted.forEach((use, r) => {
     if (!use) return;
@@ -292,7 +340,7 @@ function crossEntropy(
       grad[r * c + i] = ((p - (i === label ? 1 : 0)) * gradScale) / count;
     }
   });
-  return gradScale === null ? Float32Array.of(loss / count) : grad;
+  return gradScale === null ? generate(F, 1, () => loss / count) : grad;
 }
 
 export class InterpreterError extends Error {
@@ -301,20 +349,21 @@ export class InterpreterError extends Error {
 
 function evaluate(
   n: Node,
-  args: readonly Tensor[],
+  args: readonly Value[],
   outShape: number[],
   env: Bindings,
-): Float32Array | Int32Array {
+  F: FloatStorage,
+): Value['data'] {
   const [x, y, z] = args;
   switch (n.op) {
     case 'input':
     case 'param':
       throw new InterpreterError('leaf nodes are bound, not evaluated');
     case 'const':
-      return Float32Array.of(n.value);
+      return generate(F, 1, () => n.value);
     case 'gather': {
       const h = x.shape[1];
-      const out = new Float32Array(y.data.length * h);
+      const out = new F(y.data.length * h);
       y.data.forEach((id, i) => {
         if (id < 0 || id >= x.shape[0])
           throw new InterpreterError(`token id ${id} outside the vocabulary of ${x.shape[0]}`);
@@ -323,33 +372,35 @@ function evaluate(
       return out;
     }
     case 'linear':
-      return linear(x, y, z, outShape);
+      return linear(x, y, z, outShape, F);
     case 'matmul':
-      return matmul(x, y, n.transB, outShape);
+      return matmul(x, y, n.transB, outShape, F);
     case 'binary': {
       const fn = binaryFns[n.fn];
-      return zipBroadcast(x, y, outShape, fn);
+      return zipBroadcast(x, y, outShape, fn, F);
     }
-    case 'unary':
-      return Float32Array.from(x.data, unaryFns[n.fn]);
+    case 'unary': {
+      const fn = unaryFns[n.fn];
+      return generate(F, x.data.length, (i) => fn(x.data[i]));
+    }
     case 'layernorm':
-      return layernorm(x, y, z, n.eps);
+      return layernorm(x, y, z, n.eps, F);
     case 'softmax':
-      return softmax(x);
+      return softmax(x, F);
     case 'mean':
-      return meanAxis(x, axisOf(n.axis, x));
+      return meanAxis(x, axisOf(n.axis, x), F);
     case 'reshape':
       return x.data;
     case 'permute':
-      return permute(x, n.perm, outShape);
+      return permute(x, n.perm, outShape, F);
     case 'slice': {
       const axis = axisOf(n.axis, x);
-      return sliceAxis(x, axis, evalDim(n.start, env), evalDim(n.end, env));
+      return sliceAxis(x, axis, evalDim(n.start, env), evalDim(n.end, env), F);
     }
     case 'concat':
-      return concatAxis(args, axisOf(n.axis, x), outShape);
+      return concatAxis(args, axisOf(n.axis, x), outShape, F);
     case 'expand': {
-      const out = new Float32Array(size(outShape));
+      const out = new F(size(outShape));
       const strides = broadcastStrides(x.shape, outShape);
       forEachBroadcast(outShape, strides, strides, (o, a) => {
         out[o] = x.data[a];
@@ -357,12 +408,12 @@ function evaluate(
       return out;
     }
     case 'tile': {
-      const out = new Float32Array(x.data.length * n.times);
+      const out = new F(x.data.length * n.times);
       for (let t = 0; t < n.times; t++) out.set(x.data, t * x.data.length);
       return out;
     }
     case 'stack': {
-      const out = new Float32Array(size(outShape));
+      const out = new F(size(outShape));
       args.forEach((t, i) => {
         out.set(t.data, i * t.data.length);
       });
@@ -371,7 +422,7 @@ function evaluate(
     case 'segmented_linear': {
       const [outF, inF] = [y.shape[1], y.shape[2]];
       const rowsPerBatch = size(x.shape.slice(1, -1));
-      const out = new Float32Array(size(outShape));
+      const out = new F(size(outShape));
       const bounds = n.bounds.map((d) => evalDim(d, env));
       for (let s = 0; s + 1 < bounds.length; s++) {
         const w = { shape: [outF, inF], data: y.data.subarray(s * outF * inF, (s + 1) * outF * inF) };
@@ -381,7 +432,7 @@ function evaluate(
           shape: [rows * rowsPerBatch, inF],
           data: x.data.subarray(bounds[s] * rowsPerBatch * inF, bounds[s + 1] * rowsPerBatch * inF),
         };
-        out.set(linear(xs, w, b, [rows * rowsPerBatch, outF]), bounds[s] * rowsPerBatch * outF);
+        out.set(linear(xs, w, b, [rows * rowsPerBatch, outF], F), bounds[s] * rowsPerBatch * outF);
       }
       return out;
     }
@@ -399,10 +450,10 @@ function evaluate(
       return out;
     }
     case 'mask_bias':
-      return Float32Array.from(x.data, (m) => (1 - m) * F32_MIN);
+      return generate(F, x.data.length, (i) => (1 - x.data[i]) * F32_MIN);
     case 'row_select': {
       const rowSize = size(outShape) / outShape[0];
-      const out = new Float32Array(size(outShape));
+      const out = new F(size(outShape));
       x.data.forEach((task, r) => {
         const source = args[1 + task];
         if (!source) throw new InterpreterError(`task id ${task} has no MultiTask child`);
@@ -411,28 +462,26 @@ function evaluate(
       return out;
     }
     case 'sum':
-      return sumAxis(x, axisOf(n.axis, x));
+      return sumAxis(x, axisOf(n.axis, x), F);
     case 'unary_grad': {
       const derivative = unaryDerivatives[n.fn];
-      return zipBroadcast(x, y, outShape, (v, dy) => derivative(v) * dy);
+      return zipBroadcast(x, y, outShape, (v, dy) => derivative(v) * dy, F);
     }
     case 'layernorm_grad':
-      return layernormGrad(x, y, z, n.eps, n.wrt);
+      return layernormGrad(x, y, z, n.eps, n.wrt, F);
     case 'cross_entropy':
-      return crossEntropy(x, y, z, null);
+      return crossEntropy(x, y, z, null, F);
     case 'cross_entropy_grad':
-      return crossEntropy(x, y, args[3], z.data[0]);
+      return crossEntropy(x, y, args[3], z.data[0], F);
     case 'dropout_mask': {
       const key = dropoutKey(y.data[0], n.stream);
       const threshold = dropoutThreshold(n.p);
       const keep = 1 / (1 - n.p);
-      return Float32Array.from({ length: x.data.length }, (_, i) =>
-        dropoutKeeps(key, i, threshold) ? keep : 0,
-      );
+      return generate(F, x.data.length, (i) => (dropoutKeeps(key, i, threshold) ? keep : 0));
     }
     case 'gather_grad': {
       const h = x.shape[1];
-      const out = new Float32Array(x.data.length);
+      const out = new F(x.data.length);
       y.data.forEach((id, i) => {
         for (let j = 0; j < h; j++) out[id * h + j] += z.data[i * h + j];
       });
@@ -448,14 +497,19 @@ export function bindingsFor(inputs: Inputs): Bindings {
   return { B: ids.shape[0], T: ids.shape[1] };
 }
 
-/** Runs the graph; returns every graph output by name. Sizes come from the inputs unless given. */
-export function interpret(
+/**
+ * Runs the graph; returns every graph output by name. Sizes come from the inputs unless given.
+ * Float inputs and weights are converted to the storage precision (f32 unless options say 'f64').
+ */
+export function interpret<P extends Precision = 'f32'>(
   g: Graph,
   weights: WeightLookup,
   inputs: Inputs,
   env: Bindings = bindingsFor(inputs),
-): Map<string, Tensor> {
-  const values: Tensor[] = new Array(g.nodes.length);
+  options: InterpretOptions<P> = {},
+): Map<string, Tensor<P>> {
+  const F = STORAGE[options.precision ?? 'f32'];
+  const values: Value[] = new Array(g.nodes.length);
   for (const n of g.nodes) {
     const shape = evalShape(n.shape, env);
     if (n.op === 'input') {
@@ -466,7 +520,7 @@ export function interpret(
           `input '${n.name}' has shape [${given.shape}], expected ${formatShape(n.shape)} = [${shape}]`,
         );
       }
-      values[n.id] = given;
+      values[n.id] = stored(given, F);
     } else if (n.op === 'param') {
       const w = weights(n.key);
       if (!w) throw new InterpreterError(`no weights for parameter '${n.key}'`);
@@ -475,7 +529,7 @@ export function interpret(
           `parameter '${n.key}' has shape [${w.shape}], the graph expects [${shape}]`,
         );
       }
-      values[n.id] = w;
+      values[n.id] = stored(w, F);
     } else {
       values[n.id] = {
         shape,
@@ -484,9 +538,11 @@ export function interpret(
           n.inputs.map((i) => values[i]),
           shape,
           env,
+          F,
         ),
       };
     }
   }
-  return new Map(g.outputs.map((o) => [o.name, values[o.node]]));
+  // Every float value was allocated with STORAGE[P] (leaves converted by `stored`): its data is P's.
+  return new Map(g.outputs.map((o) => [o.name, values[o.node] as Tensor<P>]));
 }
