@@ -261,6 +261,6 @@ export async function benchBatchSplit(o: RuntimeBenchOptions): Promise<string[]>
   ];
 }
 
-function describe(shape: ModelShape): string {
+export function describe(shape: ModelShape): string {
   return `${shape.layers} layers, hidden ${shape.hidden}, ${shape.heads} heads, FFN ${shape.intermediate}`;
 }

@@ -7,17 +7,21 @@ import {
   benchDrop,
   benchFusedVsUnfused,
   benchParallel,
+  describe,
   type ModelShape,
   type RuntimeBenchOptions,
 } from '../../bench/runtime.ts';
+import { benchTrainStep, type StepTiming } from '../../bench/train-step.ts';
 import { DEFAULT_MATMUL_SCHEDULE } from '../../codegen-wgsl/matmul.ts';
+import type { AcquiredDevice } from '../../runtime/webgpu/device.ts';
 import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
+import { webgpuBackend } from '../../train/backend.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
-const SECTIONS = ['a', 'b', 'c', 'd', 'e'];
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
-const USAGE = `usage: adaptc bench [--only a,b,c,d,e] [--layers N] [--batch B] [--seq T] [--repeats R]
+const USAGE = `usage: adaptc bench [--only a,b,c,d,e,f] [--layers N] [--batch B] [--seq T] [--repeats R]
 
 Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
   (a) fused vs one kernel per op: Fuse(a,b,c) + head on a BERT-base-shaped model
@@ -25,10 +29,12 @@ Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
   (c) Parallel of 8 bottleneck adapters (8 heads) merged vs 8 separate runs, at B×T and 1×16
   (d) drop 0..4 vs no drop on that Parallel of 8 (with the FLOP bound)
   (e) BatchSplit of 8 LoRAs (one row each) vs one LoRA on the whole batch
+  (f) one training step on the BERT-base shape: one bottleneck adapter (and its head) vs every parameter
   --layers N   encoder layers of the BERT-base shape in (a) (default 12)
   --batch B, --seq T   sizes (default 8 × 128)
   --repeats R  timed runs per measurement after a warm-up (default 3)
-(c)–(e) use a narrower 12-layer encoder (hidden 256, 4 heads, FFN 1024) so that llvmpipe finishes in minutes.`;
+(c)–(e) use a narrower 12-layer encoder (hidden 256, 4 heads, FFN 1024) so that llvmpipe finishes in minutes;
+(f) runs at batch 2 × seq 128 (the full step reads back every gradient).`;
 
 const ADAPTER_MODEL: ModelShape = { hidden: 256, layers: 12, heads: 4, intermediate: 1024 };
 
@@ -42,7 +48,7 @@ export const benchCommand: Command = {
       values = parseArgs({
         args: [...args],
         options: {
-          only: { type: 'string', default: 'a,b,c,d,e' },
+          only: { type: 'string', default: SECTIONS.join(',') },
           layers: { type: 'string', default: String(BERT_BASE_SHAPE.layers) },
           batch: { type: 'string', default: '8' },
           seq: { type: 'string', default: '128' },
@@ -95,6 +101,7 @@ export const benchCommand: Command = {
             : []),
           ...(only.has('d') ? [() => benchDrop(options)] : []),
           ...(only.has('e') ? [() => benchBatchSplit(options)] : []),
+          ...(only.has('f') ? [() => trainStepSection(device, { ...BERT_BASE_SHAPE, layers }, repeats)] : []),
         ];
         for (const section of sections) log(`\n${(await section()).join('\n')}`);
       } finally {
@@ -106,6 +113,32 @@ export const benchCommand: Command = {
     }
   },
 };
+
+/** (f) One training step, adapter-only vs every parameter trainable, on the device. */
+async function trainStepSection(
+  device: AcquiredDevice,
+  shape: ModelShape,
+  repeats: number,
+): Promise<string[]> {
+  const [batch, seq] = [2, 128];
+  const { adapter, allParameters } = await benchTrainStep({
+    backend: webgpuBackend(device),
+    model: { ...shape, vocab: 30522, maxPositions: 512 },
+    batch,
+    seq,
+    repeats,
+  });
+  const row = (name: string, t: StepTiming) =>
+    `| ${name} | ${t.trainableTensors} | ${t.trainableValues.toLocaleString('en-US')} | ${(t.flops / 1e9).toFixed(1)} | ${t.ms.toFixed(0)} |`;
+  return [
+    `(f) one training step (forward, backward, AdamW), ${describe(shape)}, batch ${batch} × seq ${seq}`,
+    '| trainable | tensors | values | GFLOP | median ms |',
+    '|---|---|---|---|---|',
+    row('one seq_bn adapter + head', adapter),
+    row('every parameter', allParameters),
+    `adapter training step ${(allParameters.ms / adapter.ms).toFixed(2)}× faster than full training`,
+  ];
+}
 
 /** (b) The runtime's default matmul schedule on a BERT-base FFN-shaped product, against numpy sgemm. */
 async function matmulSection(
