@@ -52,6 +52,13 @@ export const BUNDLED_WORDS: readonly string[] = [
     question questions answer different true false yes learn language model models task tasks data
     computer program compiler adapter adapters fusion sentence word words text
   `),
+  // the generated training tasks (src/bundled/tasks.ts): reviews, topics, NLI details, questions
+  ...words(`
+    okay average ordinary decent fine joy treat pleasure bore disaster dinner menu waiter bed pool view
+    novel author chapter writing album band singer concert books boys girls famous professional tired
+    hungry rich money prize contest project morning nobody somewhere making thinks knows tennis cook
+    faster find friends meet speak study well win write
+  `),
 ];
 
 /** Common continuations; single ##letters below spell out anything else. */
