@@ -48,13 +48,7 @@ export const BENCH_SCHEDULES: readonly MatmulSchedule[] = [
   { rows: 8, cols4: 4, workgroupSize: 64 },
   { rows: 8, cols4: 8, workgroupSize: 64 },
   { rows: 16, cols4: 2, workgroupSize: 64 },
-  { rows: 8, cols4: 4, workgroupSize: 64, groupRows: 8 },
-  { rows: 16, cols4: 4, workgroupSize: 64, groupRows: 8 },
 ];
-
-/** `R×C4`, with `/gG` for grouped tile order. */
-export const scheduleLabel = (s: MatmulSchedule): string =>
-  `${s.rows}×${s.cols4}${s.groupRows ? `/g${s.groupRows}` : ''}`;
 
 export async function benchmarkMatmul(options: MatmulBenchOptions = {}): Promise<MatmulBenchReport> {
   const { M = 512, N = 768, K = 768, dispatches = 10, repeats = 5 } = options;
@@ -118,7 +112,7 @@ export function formatMatmulReport(report: MatmulBenchReport): string {
     '|---|---|---|---|---|',
     ...report.rows.map(
       (r) =>
-        `| ${r.layout} | ${scheduleLabel(r.schedule)} (${r.schedule.workgroupSize}) | ${r.rates.best.toFixed(1)} | ${r.rates.median.toFixed(1)} | ${r.rates.firstRunMs.toFixed(0)} |`,
+        `| ${r.layout} | ${r.schedule.rows}×${r.schedule.cols4} (${r.schedule.workgroupSize}) | ${r.rates.best.toFixed(1)} | ${r.rates.median.toFixed(1)} | ${r.rates.firstRunMs.toFixed(0)} |`,
     ),
     `numpy sgemm: ${report.numpyGflops === undefined ? 'unavailable' : `${report.numpyGflops.toFixed(1)} GFLOP/s`}`,
   ];

@@ -14,27 +14,13 @@ export interface MatmulSchedule {
   /** Output columns per invocation, in vec4s (C4): each invocation covers 4·cols4 columns. */
   readonly cols4: number;
   readonly workgroupSize: number;
-  /**
-   * Tile order: 0 walks tiles row by row; g > 0 walks g row tiles down one column tile before the next
-   * column (grouped ordering), so neighbouring invocations share B's columns and a workgroup's tiles stay
-   * within a g-row band of A (cache reuse on large products).
-   */
-  readonly groupRows?: number;
 }
 
 /**
- * Chosen on llvmpipe (Mesa 22.3) with src/bench/matmul.ts, four schedules round-robin on a loaded 2-core machine
- * (GFLOP/s, best of 9): 16×4 grouped by 8 rows beat 8×4 row-major on every shape measured — 1024×768·3072×768
- * 17.5 vs 14.3, 512×768·768×768 16.8 vs 14.1, 128×256·1024×256 14.5 vs 12.9, 16×256·256×256 8.3 vs 7.4.
- * Mesa 22.3 loads storage buffers one lane and one component at a time, so what counts is FMAs per load: a 16×4
- * tile does 1024 per 32 vec4 loads, 8×4 512 per 24. Grouping keeps a workgroup's tiles in an 8-tile row band.
+ * Chosen on llvmpipe with src/bench/matmul.ts (512×768·768×768): 8×4 reached 27-28 GFLOP/s against 32 for the
+ * fastest, 16×4, whose unrolled body takes ~3× longer to compile (2.5 s vs 0.8 s with a GELU epilogue).
  */
-export const DEFAULT_MATMUL_SCHEDULE: MatmulSchedule = {
-  rows: 16,
-  cols4: 4,
-  workgroupSize: 64,
-  groupRows: 8,
-};
+export const DEFAULT_MATMUL_SCHEDULE: MatmulSchedule = { rows: 8, cols4: 4, workgroupSize: 64 };
 
 /** Applied in this order: + bias[N], × scale, activation, + residual[M,N], × columnScale[N]. */
 export interface MatmulEpilogue {
@@ -282,7 +268,8 @@ function matmulBody(shape: BodyShape): Code {
     'let tilesN = (p.N + 4u * COLS4 - 1u) / (4u * COLS4);',
     'let tiles = tilesN * ((p.M + ROWS - 1u) / ROWS);',
     ...GRID_PROLOGUE[grid](ld),
-    ...tileOrigin(grid === 'segmented' ? 0 : (schedule.groupRows ?? 0)),
+    'let row0 = (tile / tilesN) * ROWS;',
+    'let col0 = (tile % tilesN) * 4u * COLS4;',
     ...unroll(schedule.rows, (r) => [`let aRow${r} = aBase + min(${plus('row0', r)}, rows - 1u) * ${ld.a};`]),
     ...columnStarts,
     'var acc: array<array<vec4f, COLS4>, ROWS>;',
@@ -306,21 +293,6 @@ function matmulBody(shape: BodyShape): Code {
         `storeC(rowStart, col, epilogue(biasBase, rowStart, ${loadColumn('col')}, acc[r][c]));`,
       ]),
     ]),
-  ];
-}
-
-/** row0 and col0 of this invocation's tile (see MatmulSchedule.groupRows). */
-function tileOrigin(groupRows: number): Code {
-  if (groupRows === 0)
-    return ['let row0 = (tile / tilesN) * ROWS;', 'let col0 = (tile % tilesN) * 4u * COLS4;'];
-  return [
-    'let tilesM = (rows + ROWS - 1u) / ROWS;',
-    `let bandTiles = ${u32(groupRows)} * tilesN;`,
-    `let bandRow = (tile / bandTiles) * ${u32(groupRows)};`,
-    `let bandRows = min(tilesM - bandRow, ${u32(groupRows)});`,
-    'let inBand = tile % bandTiles;',
-    'let row0 = (bandRow + inBand % bandRows) * ROWS;',
-    'let col0 = (inBand / bandRows) * 4u * COLS4;',
   ];
 }
 

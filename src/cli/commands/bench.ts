@@ -1,6 +1,6 @@
 // `adaptc bench` (npm run bench): the WebGPU runtime's benchmarks, as markdown tables on stdout.
 import { parseArgs } from 'node:util';
-import { benchmarkMatmul, scheduleLabel } from '../../bench/matmul.ts';
+import { benchmarkMatmul } from '../../bench/matmul.ts';
 import {
   BERT_BASE_SHAPE,
   benchBatchSplit,
@@ -157,7 +157,7 @@ async function matmulSection(
   });
   const row = report.rows[0];
   return [
-    `(b) matmul ${report.M}×${report.K} · (${report.N}×${report.K})ᵀ, schedule ${scheduleLabel(DEFAULT_MATMUL_SCHEDULE)}`,
+    `(b) matmul ${report.M}×${report.K} · (${report.N}×${report.K})ᵀ, schedule ${DEFAULT_MATMUL_SCHEDULE.rows}×${DEFAULT_MATMUL_SCHEDULE.cols4}`,
     '| implementation | GFLOP/s (median) | GFLOP/s (best) |',
     '|---|---|---|',
     `| WGSL on ${report.adapter.split(',')[0]} | ${row.rates.median.toFixed(1)} | ${row.rates.best.toFixed(1)} |`,

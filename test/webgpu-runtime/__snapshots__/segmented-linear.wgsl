@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> c: array<vec4f>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const ROWS = 16u;
+const ROWS = 8u;
 const COLS4 = 4u;
 
 fn loadA(start: u32, at: u32) -> vec4f {
@@ -65,14 +65,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let aRow5 = aBase + min(row0 + 5u, rows - 1u) * p.K;
   let aRow6 = aBase + min(row0 + 6u, rows - 1u) * p.K;
   let aRow7 = aBase + min(row0 + 7u, rows - 1u) * p.K;
-  let aRow8 = aBase + min(row0 + 8u, rows - 1u) * p.K;
-  let aRow9 = aBase + min(row0 + 9u, rows - 1u) * p.K;
-  let aRow10 = aBase + min(row0 + 10u, rows - 1u) * p.K;
-  let aRow11 = aBase + min(row0 + 11u, rows - 1u) * p.K;
-  let aRow12 = aBase + min(row0 + 12u, rows - 1u) * p.K;
-  let aRow13 = aBase + min(row0 + 13u, rows - 1u) * p.K;
-  let aRow14 = aBase + min(row0 + 14u, rows - 1u) * p.K;
-  let aRow15 = aBase + min(row0 + 15u, rows - 1u) * p.K;
   let bRow0_0 = bBase + min(col0, p.N - 1u) * p.K;
   let bRow0_1 = bBase + min(col0 + 1u, p.N - 1u) * p.K;
   let bRow0_2 = bBase + min(col0 + 2u, p.N - 1u) * p.K;
@@ -100,14 +92,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     av[5] = loadA(aRow5, k);
     av[6] = loadA(aRow6, k);
     av[7] = loadA(aRow7, k);
-    av[8] = loadA(aRow8, k);
-    av[9] = loadA(aRow9, k);
-    av[10] = loadA(aRow10, k);
-    av[11] = loadA(aRow11, k);
-    av[12] = loadA(aRow12, k);
-    av[13] = loadA(aRow13, k);
-    av[14] = loadA(aRow14, k);
-    av[15] = loadA(aRow15, k);
     let bm0 = mat4x4f(loadB(bRow0_0, k), loadB(bRow0_1, k), loadB(bRow0_2, k), loadB(bRow0_3, k));
     acc[0][0] += av[0] * bm0;
     acc[1][0] += av[1] * bm0;
@@ -117,14 +101,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     acc[5][0] += av[5] * bm0;
     acc[6][0] += av[6] * bm0;
     acc[7][0] += av[7] * bm0;
-    acc[8][0] += av[8] * bm0;
-    acc[9][0] += av[9] * bm0;
-    acc[10][0] += av[10] * bm0;
-    acc[11][0] += av[11] * bm0;
-    acc[12][0] += av[12] * bm0;
-    acc[13][0] += av[13] * bm0;
-    acc[14][0] += av[14] * bm0;
-    acc[15][0] += av[15] * bm0;
     let bm1 = mat4x4f(loadB(bRow1_0, k), loadB(bRow1_1, k), loadB(bRow1_2, k), loadB(bRow1_3, k));
     acc[0][1] += av[0] * bm1;
     acc[1][1] += av[1] * bm1;
@@ -134,14 +110,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     acc[5][1] += av[5] * bm1;
     acc[6][1] += av[6] * bm1;
     acc[7][1] += av[7] * bm1;
-    acc[8][1] += av[8] * bm1;
-    acc[9][1] += av[9] * bm1;
-    acc[10][1] += av[10] * bm1;
-    acc[11][1] += av[11] * bm1;
-    acc[12][1] += av[12] * bm1;
-    acc[13][1] += av[13] * bm1;
-    acc[14][1] += av[14] * bm1;
-    acc[15][1] += av[15] * bm1;
     let bm2 = mat4x4f(loadB(bRow2_0, k), loadB(bRow2_1, k), loadB(bRow2_2, k), loadB(bRow2_3, k));
     acc[0][2] += av[0] * bm2;
     acc[1][2] += av[1] * bm2;
@@ -151,14 +119,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     acc[5][2] += av[5] * bm2;
     acc[6][2] += av[6] * bm2;
     acc[7][2] += av[7] * bm2;
-    acc[8][2] += av[8] * bm2;
-    acc[9][2] += av[9] * bm2;
-    acc[10][2] += av[10] * bm2;
-    acc[11][2] += av[11] * bm2;
-    acc[12][2] += av[12] * bm2;
-    acc[13][2] += av[13] * bm2;
-    acc[14][2] += av[14] * bm2;
-    acc[15][2] += av[15] * bm2;
     let bm3 = mat4x4f(loadB(bRow3_0, k), loadB(bRow3_1, k), loadB(bRow3_2, k), loadB(bRow3_3, k));
     acc[0][3] += av[0] * bm3;
     acc[1][3] += av[1] * bm3;
@@ -168,14 +128,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
     acc[5][3] += av[5] * bm3;
     acc[6][3] += av[6] * bm3;
     acc[7][3] += av[7] * bm3;
-    acc[8][3] += av[8] * bm3;
-    acc[9][3] += av[9] * bm3;
-    acc[10][3] += av[10] * bm3;
-    acc[11][3] += av[11] * bm3;
-    acc[12][3] += av[12] * bm3;
-    acc[13][3] += av[13] * bm3;
-    acc[14][3] += av[14] * bm3;
-    acc[15][3] += av[15] * bm3;
   }
   for (var r = 0u; r < ROWS; r++) {
     let row = row0 + r;
