@@ -45,15 +45,16 @@ fn storeOut(start: u32, at: u32, value: vec4f) {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let index = gid.x + gid.y * groups.x * 64u;
-  if (index >= p.rows) { return; }
-  let xStart = index * p.inDim;
-  let outStart = index * p.outDim;
+  let row0 = index * 1u;
+  if (row0 >= p.rows) { return; }
+  let xStart0 = min(row0, p.rows - 1u) * p.inDim;
+  let outStart0 = min(row0, p.rows - 1u) * p.outDim;
   var w = 0u;
   var scale = 0.0;
   var found = false;
   for (var s = 0u; s < p.segments; s++) {
     let segment = segments[s];
-    if (index >= segment.x && index < segment.y) {
+    if (row0 >= segment.x && row0 < segment.y) {
       w = segment.z;
       scale = bitcast<f32>(segment.w);
       found = true;
@@ -62,26 +63,31 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   }
   if (!found) {
     for (var n = 0u; n < p.outDim; n += 4u) {
-      storeOut(outStart, n, loadX(xStart, n));
+      storeOut(outStart0, n, loadX(xStart0, n));
     }
     return;
   }
   let downBias = w + RANK * p.inDim;
   let up = downBias + RANK;
   let upBias = up + p.outDim * RANK;
-  var hidden: array<vec4f, RANK4>;
+  var hidden: array<array<vec4f, RANK4>, 1u>;
   for (var k = 0u; k < p.inDim; k += 4u) {
-    let xv = loadX(xStart, k);
-    hidden[0] += xv * mat4x4f(loadDown(w, k), loadDown(w + 1u * p.inDim, k), loadDown(w + 2u * p.inDim, k), loadDown(w + 3u * p.inDim, k));
-    hidden[1] += xv * mat4x4f(loadDown(w + 4u * p.inDim, k), loadDown(w + 5u * p.inDim, k), loadDown(w + 6u * p.inDim, k), loadDown(w + 7u * p.inDim, k));
+    let xv0 = loadX(xStart0, k);
+    let down0 = mat4x4f(loadDown(w, k), loadDown(w + 1u * p.inDim, k), loadDown(w + 2u * p.inDim, k), loadDown(w + 3u * p.inDim, k));
+    hidden[0][0] += xv0 * down0;
+    let down1 = mat4x4f(loadDown(w + 4u * p.inDim, k), loadDown(w + 5u * p.inDim, k), loadDown(w + 6u * p.inDim, k), loadDown(w + 7u * p.inDim, k));
+    hidden[0][1] += xv0 * down1;
   }
-  hidden[0] = relu4(hidden[0] + loadUp(downBias, 0u));
-  hidden[1] = relu4(hidden[1] + loadUp(downBias, 4u));
+  hidden[0][0] = relu4(hidden[0][0] + loadUp(downBias, 0u));
+  hidden[0][1] = relu4(hidden[0][1] + loadUp(downBias, 4u));
   for (var n = 0u; n < p.outDim; n += 4u) {
-    var v = vec4f(0.0);
-    v += hidden[0] * mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 0u));
-    v += hidden[1] * mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 4u));
-    v += loadUpBias(upBias, n);
-    storeOut(outStart, n, loadX(xStart, n) + scale * v);
+    var v0 = vec4f(0.0);
+    let up0 = mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 0u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 0u));
+    v0 += hidden[0][0] * up0;
+    let up1 = mat4x4f(loadUp(up + min(n, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 1u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 2u, p.outDim - 1u) * RANK, 4u), loadUp(up + min(n + 3u, p.outDim - 1u) * RANK, 4u));
+    v0 += hidden[0][1] * up1;
+    let bias = loadUpBias(upBias, n);
+    v0 += bias;
+    storeOut(outStart0, n, loadX(xStart0, n) + scale * v0);
   }
 }
