@@ -73,6 +73,26 @@ describe('limits and failures', () => {
     model.release();
   });
 
+  it('answers overlapping runs of one model as if they ran one after the other', async () => {
+    const model = await loadModel(source('single_seq_bn'), { device: gpu().acquired });
+    try {
+      // One size, so every run uses the same activation buffers; the ids differ.
+      const rows = (start: number) => ({
+        input_ids: { shape: [1, 4], data: inputs.input_ids!.data.slice(start, start + 4) },
+        attention_mask: { shape: [1, 4], data: new Int32Array(4).fill(1) },
+      });
+      const starts = [0, 1, 2];
+      const alone: ArrayLike<number>[] = [];
+      for (const s of starts) alone.push((await model.run(rows(s))).outputs.get('last_hidden_state')!.data);
+      const together = await Promise.all(starts.map((s) => model.run(rows(s))));
+      together.forEach((r, i) => {
+        expect(Array.from(r.outputs.get('last_hidden_state')!.data)).toEqual(Array.from(alone[i]));
+      });
+    } finally {
+      model.release();
+    }
+  });
+
   it('rejects a run on a lost device instead of returning zeros', async () => {
     gpu();
     const model = await loadModel(source('bare_base_model'));

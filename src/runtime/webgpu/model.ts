@@ -120,6 +120,7 @@ export class GpuModel {
   private readonly sized = new Map<string, SizedRun>();
   private readonly packed = new Map<string, GPUBuffer>();
   private readonly context: DeviceContext;
+  private previousRun: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly acquired: AcquiredDevice,
@@ -186,7 +187,17 @@ export class GpuModel {
     return this.context.weights.uploads;
   }
 
-  async run(given: ModelInputs): Promise<RunResult> {
+  /**
+   * Runs the model. Calls may overlap (a server answering requests as they come): they share this model's
+   * activation buffers, so each waits for the previous one to finish.
+   */
+  run(given: ModelInputs): Promise<RunResult> {
+    const result = this.previousRun.then(() => this.runNow(given));
+    this.previousRun = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(given: ModelInputs): Promise<RunResult> {
     const ids = given.input_ids;
     if (ids?.shape.length !== 2) throw new Error('input_ids must be a [batch, sequence] tensor');
     const env: Bindings = { B: ids.shape[0], T: ids.shape[1] };
