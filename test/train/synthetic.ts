@@ -5,9 +5,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serializeSafetensors } from '../../src/checkpoint/safetensors.ts';
+import { type Compiled, compileFile } from '../../src/compiler.ts';
 import { seededUniform } from '../../src/load/init.ts';
 import { lowerProgram } from '../../src/lower/bert.ts';
 import { programOf, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
+import type { BackendFactory } from '../../src/train/backend.ts';
+import { saveTrainedModules } from '../../src/train/checkpoint.ts';
+import { type Example, readJsonl } from '../../src/train/data.ts';
+import { TRAIN_DEFAULTS, type TrainResult, train } from '../../src/train/loop.ts';
 
 export interface SyntheticTask {
   readonly adapt: string;
@@ -99,4 +104,43 @@ export function writeSyntheticTask(
       return file;
     },
   };
+}
+
+/** The rows of a generated split (ids only: no tokenizer). */
+export function readTaskRows(path: string): Example[] {
+  return readJsonl(path, () => {
+    throw new Error('the generated task has ids, not text');
+  });
+}
+
+export interface SyntheticRun {
+  readonly task: SyntheticTask;
+  readonly evalData: readonly Example[];
+  readonly compiled: Compiled;
+  readonly result: TrainResult;
+  /** The saved modules (in `<dir>/out`) compiled again from their folders. */
+  readonly reloaded: Compiled;
+  readonly seconds: number;
+}
+
+/**
+ * The seeded run the training tests share: 1024 generated rows (seed 7), 12 epochs of batch 16 at learning
+ * rate 1e-2 on `backend` (the reference interpreter by default), saved in AdapterHub folders and reloaded.
+ */
+export async function trainSyntheticTask(dir: string, backend?: BackendFactory): Promise<SyntheticRun> {
+  const task = writeSyntheticTask(dir, { train: 1024, eval: 256 }, 7);
+  const compiled = compileFile(task.adapt);
+  const started = performance.now();
+  const result = await train(compiled, readTaskRows(task.train), {
+    ...TRAIN_DEFAULTS,
+    epochs: 12,
+    batchSize: 16,
+    optimizer: { ...TRAIN_DEFAULTS.optimizer, learningRate: 1e-2 },
+    ...(backend ? { backend } : {}),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const out = join(dir, 'out');
+  saveTrainedModules(out, compiled.program, compiled.model, result.weights);
+  const reloaded = compileFile(task.reloadAdapt(out));
+  return { task, evalData: readTaskRows(task.eval), compiled, result, reloaded, seconds };
 }

@@ -6,44 +6,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import { type Compiled, compileFile } from '../../src/compiler.ts';
 import { interpret } from '../../src/runtime/reference/interpret.ts';
-import { saveTrainedModules } from '../../src/train/checkpoint.ts';
-import { collate, readJsonl } from '../../src/train/data.ts';
-import { evaluate, TRAIN_DEFAULTS, type TrainResult, train } from '../../src/train/loop.ts';
-import { writeSyntheticTask } from './synthetic.ts';
+import { collate } from '../../src/train/data.ts';
+import { evaluate } from '../../src/train/loop.ts';
+import { type SyntheticRun, trainSyntheticTask, writeSyntheticTask } from './synthetic.ts';
 
 const HERE = dirname(new URL(import.meta.url).pathname);
 const work = mkdtempSync(join(tmpdir(), 'adaptc-train-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const noTokenizer = () => {
-  throw new Error('the generated task has ids, not text');
-};
-
 describe('a seeded training run on a generated task', () => {
-  const task = writeSyntheticTask(join(work, 'api'), { train: 1024, eval: 256 }, 7);
-  const out = join(work, 'api', 'out');
-  const evalData = readJsonl(task.eval, noTokenizer);
-  let compiled: Compiled;
-  let result: TrainResult;
-  let reloaded: Compiled;
-  let seconds = 0;
+  let run: SyntheticRun;
   beforeAll(async () => {
-    compiled = compileFile(task.adapt);
-    const started = performance.now();
-    result = await train(compiled, readJsonl(task.train, noTokenizer), {
-      ...TRAIN_DEFAULTS,
-      epochs: 12,
-      batchSize: 16,
-      optimizer: { ...TRAIN_DEFAULTS.optimizer, learningRate: 1e-2 },
-    });
-    seconds = (performance.now() - started) / 1000;
-    saveTrainedModules(out, compiled.program, compiled.model, result.weights);
-    reloaded = compileFile(task.reloadAdapt(out));
+    run = await trainSyntheticTask(join(work, 'api'));
   }, 120_000);
 
   it('reaches at least 95% held-out accuracy', async () => {
+    const { reloaded, evalData, result, seconds } = run;
     const { accuracy } = await evaluate(reloaded, evalData);
     console.log(
       `held-out accuracy ${accuracy.toFixed(4)} after ${result.losses.length} steps in ${seconds.toFixed(1)} s`,
@@ -53,6 +32,7 @@ describe('a seeded training run on a generated task', () => {
   });
 
   it('saves modules that reload to bit-identical outputs', () => {
+    const { compiled, reloaded, evalData, result } = run;
     const { inputs } = collate(evalData.slice(0, 16), compiled.model.padTokenId);
     const inMemory = interpret(compiled.graph, (k) => result.weights.get(k), inputs);
     const fromDisk = interpret(reloaded.graph, (k) => reloaded.weights.get(k), inputs);
@@ -64,13 +44,23 @@ describe('a seeded training run on a generated task', () => {
   });
 
   it('saves folders `adaptc run` loads', async () => {
+    const { task, evalData } = run;
     const inputFile = join(work, 'api', 'inputs.json');
     writeFileSync(
       inputFile,
       JSON.stringify({ input_ids: evalData.slice(0, 2).map((e) => e.ids.slice(0, 3)) }),
     );
     const output = join(work, 'api', 'out.json');
-    expect(await main(['run', task.reloadAdapt(out), '--input', inputFile, '--output', output])).toBe(0);
+    expect(
+      await main([
+        'run',
+        task.reloadAdapt(join(work, 'api', 'out')),
+        '--input',
+        inputFile,
+        '--output',
+        output,
+      ]),
+    ).toBe(0);
     expect(JSON.parse(readFileSync(output, 'utf8')).outputs.heads.cls.shape).toEqual([2, 2]);
   });
 });

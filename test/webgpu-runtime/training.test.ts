@@ -22,13 +22,12 @@ import { GpuGraphRunner } from '../../src/runtime/webgpu/graph-runner.ts';
 import { scenarioArb } from '../../src/testing/arbitraries.ts';
 import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
 import { webgpuBackend } from '../../src/train/backend.ts';
-import { saveTrainedModules } from '../../src/train/checkpoint.ts';
-import { collate, readJsonl } from '../../src/train/data.ts';
+import { collate } from '../../src/train/data.ts';
 import { BERT_DROPOUT, dropoutSeedInput, withDropout } from '../../src/train/dropout.ts';
 import { fusionScaleInput, temperatureAsInput } from '../../src/train/fusion.ts';
-import { evaluate, evaluationGraph, TRAIN_DEFAULTS, type TrainResult, train } from '../../src/train/loop.ts';
+import { evaluate, evaluationGraph } from '../../src/train/loop.ts';
 import { excess, goldenInputJson, gradientCases } from '../golden/cases.ts';
-import { writeSyntheticTask } from '../train/synthetic.ts';
+import { type SyntheticRun, trainSyntheticTask, writeSyntheticTask } from '../train/synthetic.ts';
 import { useGpu } from '../webgpu/gpu.ts';
 
 const gpu = useGpu();
@@ -174,32 +173,13 @@ describe('WebGPU training graphs compute what the reference interpreter computes
 describe('a seeded training run on WebGPU', () => {
   const work = mkdtempSync(join(tmpdir(), 'adaptc-webgpu-train-'));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const task = writeSyntheticTask(work, { train: 1024, eval: 256 }, 7);
-  const out = join(work, 'out');
-  const noTokenizer = () => {
-    throw new Error('the generated task has ids, not text');
-  };
-  const evalData = readJsonl(task.eval, noTokenizer);
-  let compiled: Compiled;
-  let result: TrainResult;
-  let reloaded: Compiled;
-  let seconds = 0;
+  let run: SyntheticRun;
   beforeAll(async () => {
-    compiled = compileFile(task.adapt);
-    const started = performance.now();
-    result = await train(compiled, readJsonl(task.train, noTokenizer), {
-      ...TRAIN_DEFAULTS,
-      epochs: 12,
-      batchSize: 16,
-      optimizer: { ...TRAIN_DEFAULTS.optimizer, learningRate: 1e-2 },
-      backend: webgpuBackend(gpu().acquired),
-    });
-    seconds = (performance.now() - started) / 1000;
-    saveTrainedModules(out, compiled.program, compiled.model, result.weights);
-    reloaded = compileFile(task.reloadAdapt(out));
+    run = await trainSyntheticTask(work, webgpuBackend(gpu().acquired));
   }, 300_000);
 
   it('reaches at least 95% held-out accuracy', async () => {
+    const { reloaded, evalData, result, seconds } = run;
     const { accuracy } = await evaluate(reloaded, evalData, 16, webgpuBackend(gpu().acquired));
     console.log(
       `WebGPU: held-out accuracy ${accuracy.toFixed(4)} after ${result.losses.length} steps in ${seconds.toFixed(1)} s`,
@@ -209,6 +189,7 @@ describe('a seeded training run on WebGPU', () => {
   });
 
   it('saves modules that reload to bit-identical outputs on WebGPU', async () => {
+    const { compiled, reloaded, evalData, result } = run;
     const { inputs } = collate(evalData.slice(0, 16), compiled.model.padTokenId);
     const graph = evaluationGraph(compiled.program, compiled.model);
     const runOn = async (weights: Compiled['weights']) => {
