@@ -2,13 +2,13 @@
 import type { HostTensor } from '../checkpoint/tensor.ts';
 import type { AdapterConfig, FusionConfig, HeadConfig } from '../config/types.ts';
 import type { Span } from '../dsl/ast.ts';
-import type { CheckedProgram, Composition, HeadSetup } from '../dsl/checked.ts';
+import type { CheckedProgram, CheckedTraining, Composition, HeadSetup } from '../dsl/checked.ts';
 import type { Graph } from '../ir/graph.ts';
 import { evalShape } from '../ir/shape.ts';
 import { seededUniform } from '../load/init.ts';
 import type { WeightStore } from '../load/weights.ts';
 import type { EncoderConfig } from '../lower/model-config.ts';
-import type { Inputs } from '../runtime/reference/interpret.ts';
+import type { Inputs, Tensor } from '../runtime/reference/interpret.ts';
 
 export interface TinyModelSpec {
   readonly hidden: number;
@@ -96,6 +96,19 @@ export function randomWeights(graph: Graph, seed: number): WeightStore {
     store.set(n.key, { shape, data: Float32Array.from({ length: size }, () => offset + std * normal()) });
   }
   return store;
+}
+
+/** Random class labels [batch] in 0..classes-1: the `labels` input of a training graph. */
+export function randomLabels(batch: number, classes: number, seed: number): Tensor {
+  const uniform = seededUniform(seed, 'labels');
+  return { shape: [batch], data: Int32Array.from({ length: batch }, () => Math.floor(uniform() * classes)) };
+}
+
+/** What a program can train: its adapters (train_adapter), and its fusion too when it declares one. */
+export function trainingTargets(program: CheckedProgram): CheckedTraining[] {
+  const setup = program.setup!;
+  const adapter: CheckedTraining = { target: 'adapter', setup, unfreezeAdapters: false, randomDrop: null };
+  return program.fusions.size === 0 ? [adapter] : [adapter, { ...adapter, target: 'fusion' }];
 }
 
 /** Random token ids with right padding (every row keeps at least its first token). */

@@ -16,14 +16,21 @@ import {
 } from '../../src/autodiff/index.ts';
 import { ADAPTER_PRESETS, methodFamilies, resolveHeadConfig } from '../../src/config/index.ts';
 import type { HeadConfig } from '../../src/config/types.ts';
-import type { CheckedProgram, CheckedTraining } from '../../src/dsl/checked.ts';
+import type { CheckedProgram } from '../../src/dsl/checked.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { seededUniform } from '../../src/load/init.ts';
 import { lowerProgram } from '../../src/lower/bert.ts';
 import { freezeReport, isTrainable, ownerOfKey } from '../../src/passes/freeze.ts';
 import { type Inputs, interpret, type WeightTensor } from '../../src/runtime/reference/interpret.ts';
 import { scenarioArb } from '../../src/testing/arbitraries.ts';
-import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
+import {
+  programOf,
+  randomInputs,
+  randomLabels,
+  randomWeights,
+  tinyEncoderConfig,
+  trainingTargets,
+} from '../../src/testing/model.ts';
 
 // h = 1e-5 balances truncation (∝ h², it dominates at 1e-4) against round-off (∝ ε/h, at 1e-6).
 // Measured at h = 1e-5 over FC_SEED 20261128 and 1..5 (600 compositions):
@@ -50,13 +57,6 @@ function kindOf(program: CheckedProgram, key: string): string {
     .split('.')
     .filter((s) => !/^\d+$/.test(s))
     .join('.')}`;
-}
-
-function trainings(program: CheckedProgram): CheckedTraining[] {
-  const setup = program.setup!;
-  const adapter: CheckedTraining = { target: 'adapter', setup, unfreezeAdapters: false, randomDrop: null };
-  if (program.fusions.size === 0) return [adapter];
-  return [adapter, { ...adapter, target: 'fusion' }];
 }
 
 function unitDirection(size: number, seed: number, key: string): Float64Array {
@@ -106,15 +106,11 @@ describe('backward equals central finite differences', () => {
       fc.property(scenarioArb, ({ model, program, batch, seq, seed }) => {
         const forward = lowerProgram(program, model);
         const weights = randomWeights(forward, seed);
-        const labelDraw = seededUniform(seed, 'labels');
         const inputs: Inputs = {
           ...randomInputs(batch, seq, model.vocabSize, seed),
-          labels: {
-            shape: [batch],
-            data: Int32Array.from({ length: batch }, () => (labelDraw() < 0.5 ? 0 : 1)),
-          },
+          labels: randomLabels(batch, 2, seed),
         };
-        for (const training of trainings(program)) {
+        for (const training of trainingTargets(program)) {
           const trained = { ...program, training };
           const lossGraph = appendLoss(forward, (name) => program.heads.get(name)!.config);
           const graph = trainingGraph(forward, trained);

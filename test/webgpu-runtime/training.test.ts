@@ -12,15 +12,20 @@ import { main } from '../../src/cli/main.ts';
 import { type Compiled, compileFile } from '../../src/compiler.ts';
 import { ADAPTER_PRESETS, resolveHeadConfig } from '../../src/config/index.ts';
 import type { HeadConfig } from '../../src/config/types.ts';
-import type { CheckedTraining } from '../../src/dsl/checked.ts';
 import type { Graph } from '../../src/ir/graph.ts';
-import { seededUniform } from '../../src/load/init.ts';
 import { lowerProgram } from '../../src/lower/bert.ts';
 import { inputsFromJson } from '../../src/runtime/io.ts';
 import { type Inputs, interpret } from '../../src/runtime/reference/interpret.ts';
 import { GpuGraphRunner } from '../../src/runtime/webgpu/graph-runner.ts';
 import { scenarioArb } from '../../src/testing/arbitraries.ts';
-import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
+import {
+  programOf,
+  randomInputs,
+  randomLabels,
+  randomWeights,
+  tinyEncoderConfig,
+  trainingTargets,
+} from '../../src/testing/model.ts';
 import { webgpuBackend } from '../../src/train/backend.ts';
 import { collate } from '../../src/train/data.ts';
 import { BERT_DROPOUT, dropoutSeedInput, withDropout } from '../../src/train/dropout.ts';
@@ -143,24 +148,13 @@ describe('WebGPU training graphs compute what the reference interpreter computes
       fc.asyncProperty(scenarioArb, async ({ model, program, batch, seq, seed }) => {
         const forward = withDropout(lowerProgram(program, model), BERT_DROPOUT, () => null);
         const weights = randomWeights(forward, seed);
-        const labelDraw = seededUniform(seed, 'labels');
         const inputs: Inputs = {
           ...randomInputs(batch, seq, model.vocabSize, seed),
-          labels: {
-            shape: [batch],
-            data: Int32Array.from({ length: batch }, () => (labelDraw() < 0.5 ? 0 : 1)),
-          },
+          labels: randomLabels(batch, 2, seed),
           dropout_seed: dropoutSeedInput(seed),
           fusion_scale: fusionScaleInput(seed % 1000),
         };
-        const setup = program.setup!;
-        const targets: CheckedTraining[] = [
-          { target: 'adapter', setup, unfreezeAdapters: false, randomDrop: null },
-          ...(program.fusions.size > 0
-            ? [{ target: 'fusion', setup, unfreezeAdapters: false, randomDrop: null } as const]
-            : []),
-        ];
-        for (const training of targets) {
+        for (const training of trainingTargets(program)) {
           const graph = temperatureAsInput(trainingGraph(forward, { ...program, training }));
           await expectGpuMatchesReference(graph, weights, inputs, training.target);
         }
