@@ -1,7 +1,8 @@
 // The bundled model and store modules in memory: a 12-layer BERT with hidden size 64 ("bert-mini") and
 // the seq_bn adapters + classification heads of the examples. Parameter names and shapes come from
 // lowering a program over the model, so the files always hold exactly what the compiler reads.
-// Values are random at BERT's initialization scale: nothing here is trained.
+// The base model is random (the initialization below) and stays frozen; the adapters and heads start from
+// the library's init and are then trained by adaptc itself on generated tasks (train.ts, write.ts).
 import { withoutBasePrefix } from '../checkpoint/adapterhub.ts';
 import type { HostTensor, StateDict } from '../checkpoint/tensor.ts';
 import { ADAPTER_PRESETS, resolveHeadConfig } from '../config/index.ts';
@@ -65,12 +66,21 @@ export const BUNDLED_TASKS: readonly BundledTask[] = [
   },
   { id: 'sts/qqp@ukp', name: 'qqp', numLabels: 2, labels: ['not_duplicate', 'duplicate'] },
   { id: 'nli/qnli@ukp', name: 'qnli', numLabels: 2, labels: ['entailment', 'not_entailment'] },
-  { id: 'glue/task1@adaptc', name: 'task1', numLabels: 3 },
-  { id: 'glue/task2@adaptc', name: 'task2', numLabels: 5 },
+  { id: 'glue/task1@adaptc', name: 'task1', numLabels: 3, labels: ['negative', 'neutral', 'positive'] },
+  {
+    id: 'glue/task2@adaptc',
+    name: 'task2',
+    numLabels: 5,
+    labels: ['movies', 'restaurants', 'hotels', 'books', 'music'],
+  },
 ];
 
+/** The bundled adapters' bottleneck: hidden 64 / 4 = 16 (seq_bn's default 16 would leave 4). */
+export const TASK_REDUCTION_FACTOR = 4;
+
 export function taskAdapterConfig(): AdapterConfig {
-  return ADAPTER_PRESETS.seq_bn();
+  const seqBn = ADAPTER_PRESETS.seq_bn();
+  return { ...seqBn, reduction_factor: TASK_REDUCTION_FACTOR } as AdapterConfig;
 }
 
 export function taskHeadConfig(task: BundledTask): HeadConfig {
@@ -81,11 +91,40 @@ export function taskHeadConfig(task: BundledTask): HeadConfig {
   return resolved.value;
 }
 
-/** BERT's `_init_weights`: N(0, 0.02) weights and embeddings, zero biases, LayerNorm scale 1, zero [PAD] row. */
+/**
+ * The standard deviation of each base weight by its role: a random BERT whose attention mixes tokens.
+ * BERT draws everything at 0.02; at hidden size 64 that leaves [CLS] (what the heads read) almost the
+ * same for every sentence, since each attention block adds only ~0.02² of the other tokens' values.
+ * Here queries and keys stay at 0.02, so attention is close to uniform averaging over the sentence;
+ * value and attention-output matrices are drawn at 1/√hidden (0.125), so each layer adds the sentence's
+ * mean token at the residual stream's own scale; the feed-forward block stays at 0.02, small, so the
+ * stream keeps token identity; position and segment embeddings are drawn at 0.002, so a token is mostly
+ * its word. Word embeddings stay at BERT's 0.02 (LayerNorm rescales them).
+ */
+export const BASE_INIT_STD: Readonly<Record<string, number>> = {
+  'attention.self.query.weight': 0.02,
+  'attention.self.key.weight': 0.02,
+  'attention.self.value.weight': 0.125,
+  'attention.output.dense.weight': 0.125,
+  'intermediate.dense.weight': 0.02,
+  'output.dense.weight': 0.02,
+  'embeddings.position_embeddings.weight': 0.002,
+  'embeddings.token_type_embeddings.weight': 0.002,
+};
+
+/**
+ * BERT's `_init_weights` (normal weights and embeddings, zero biases, LayerNorm scale 1, zero [PAD] row)
+ * at the standard deviations of BASE_INIT_STD; 0.02 for any other weight (adapters, heads).
+ */
 export function pretrainedValue(key: string, shape: readonly number[], seed: number): HostTensor {
   if (key.endsWith('LayerNorm.weight')) return { shape, data: new Float32Array(shape[0]).fill(1) };
   const value = initialValue(key, shape, seed);
   if (key.endsWith('word_embeddings.weight')) value.data.fill(0, 0, shape[1]);
+  const role = Object.keys(BASE_INIT_STD).find((r) => key.endsWith(r));
+  if (role !== undefined && !key.includes('.adapters.')) {
+    const scale = BASE_INIT_STD[role] / 0.02;
+    for (let i = 0; i < value.data.length; i++) value.data[i] *= scale;
+  }
   return value;
 }
 

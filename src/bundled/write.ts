@@ -1,9 +1,11 @@
-// Writes the bundled example assets: the model folder (HF layout) and the AdapterHub store, byte for byte
-// the same on every run and every machine (seeded values, sorted JSON, fixed zip timestamps).
+// Writes the bundled example assets: the model folder (HF layout, byte for byte the same on every run and
+// machine: seeded values, sorted JSON, fixed zip timestamps), then the AdapterHub store with every adapter
+// and head trained on its generated task, then the seed-fusion example's trained fusion and head.
 import * as fs from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MODULE_FILES, writeAdapterHubFolder } from '../checkpoint/adapterhub.ts';
 import { serializeSafetensors } from '../checkpoint/safetensors.ts';
+import type { StateDict } from '../checkpoint/tensor.ts';
 import {
   adapterConfigFileJson,
   headConfigFileJson,
@@ -11,6 +13,8 @@ import {
   type SavedConfigMeta,
 } from '../config/index.ts';
 import { bertTokenizerJson } from '../tokenizer/index.ts';
+import type { BackendFactory } from '../train/backend.ts';
+import { saveTrainedModules } from '../train/checkpoint.ts';
 import {
   BUNDLED_MODEL_NAME,
   BUNDLED_SEED,
@@ -22,6 +26,13 @@ import {
   taskHeadConfig,
   taskWeights,
 } from './model.ts';
+import {
+  SEED_FUSION_DIR,
+  type TrainedModules,
+  trainSeedFusion,
+  trainStoreTask,
+  withCbLabels,
+} from './train.ts';
 import { bundledVocabulary, SPECIAL_TOKENS } from './vocab.ts';
 
 export const MODEL_DIR = BUNDLED_MODEL_NAME;
@@ -69,29 +80,55 @@ export function modelFolderFiles(): ReadonlyMap<string, string | Uint8Array> {
  * the same folder, the head saved under the adapter's name. The head is written through the same
  * writer into a staging folder, then moved in (that writer replaces whole folders).
  */
-function writeTaskFolder(dir: string, task: BundledTask, config: Record<string, unknown>): void {
+export function taskConfigFiles(
+  task: BundledTask,
+  config: Record<string, unknown>,
+): { adapter: Record<string, unknown>; head: Record<string, unknown> } {
   const meta: SavedConfigMeta = {
     name: task.name,
     hiddenSize: config.hidden_size as number,
     modelType: 'bert',
     modelName: BUNDLED_MODEL_NAME,
   };
-  const weights = taskWeights(config, task, BUNDLED_SEED);
+  return {
+    adapter: adapterConfigFileJson(taskAdapterConfig(), meta),
+    head: headConfigFileJson(taskHeadConfig(task), meta),
+  };
+}
+
+function writeTaskFolder(
+  dir: string,
+  task: BundledTask,
+  config: Record<string, unknown>,
+  weights: { adapter: StateDict; head: StateDict },
+): void {
+  const json = taskConfigFiles(task, config);
   const staging = `${dir}.head`;
   writeAdapterHubFolder(staging, 'head', {
-    json: headConfigFileJson(taskHeadConfig(task), meta),
+    json: json.head,
     weights: weights.head,
   });
   writeAdapterHubFolder(dir, 'adapter', {
-    json: adapterConfigFileJson(taskAdapterConfig(), meta),
+    json: json.adapter,
     weights: weights.adapter,
   });
   for (const file of Object.values(MODULE_FILES.head)) fs.renameSync(join(staging, file), join(dir, file));
   fs.rmdirSync(staging);
 }
 
-/** Replaces `root` with freshly generated assets: `<root>/bert-mini/` and `<root>/store/<id>/`. */
-export function writeBundledAssets(root: string): void {
+export interface WriteOptions {
+  /** Where training steps run (default: the reference interpreter). */
+  readonly backend?: BackendFactory;
+  /** One line per trained module. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Replaces `root` with freshly generated assets: `<root>/bert-mini/`, `<root>/store/<id>/` (each adapter
+ * and head trained on its task) and `<root>/seed-fusion/` (the example's fusion and cb head, trained).
+ */
+export async function writeBundledAssets(root: string, options: WriteOptions = {}): Promise<void> {
+  const log = options.log ?? (() => undefined);
   fs.rmSync(root, { recursive: true, force: true });
   const modelDir = join(root, MODEL_DIR);
   fs.mkdirSync(modelDir, { recursive: true });
@@ -100,6 +137,20 @@ export function writeBundledAssets(root: string): void {
   for (const task of BUNDLED_TASKS) {
     const dir = join(root, STORE_DIR, task.id);
     fs.mkdirSync(dirname(dir), { recursive: true });
-    writeTaskFolder(dir, task, config);
+    const { trained, ...weights } = await trainStoreTask(
+      root,
+      task,
+      taskWeights(config, task, BUNDLED_SEED),
+      options.backend,
+    );
+    writeTaskFolder(dir, task, config, weights);
+    log(trainedLine(task.name, trained));
   }
+  const fusion = await trainSeedFusion(root, options.backend);
+  const { program, model } = fusion.compiled;
+  saveTrainedModules(join(root, SEED_FUSION_DIR), withCbLabels(program), model, fusion.weights);
+  log(trainedLine('Fuse(multinli, qqp, qnli) + head cb', fusion));
 }
+
+const trainedLine = (name: string, t: TrainedModules): string =>
+  `${name}: ${t.steps} steps in ${t.seconds.toFixed(0)} s, held-out accuracy ${(t.accuracy * 100).toFixed(1)}%`;

@@ -41,7 +41,7 @@ const BUNDLED_SCENARIOS: readonly Scenario[] = [
   bundled('sst2.adapt', 'an sst-2 task adapter with its head', [SST2_SENTENCE]),
   bundled(
     'seed-fusion.adapt',
-    'AdapterFusion of three adapters under a new head, no adapters in layers 0..10',
+    'AdapterFusion of three adapters under a trained cb head, no adapters in layers 0..10',
     // The tokenizer encodes single sequences, so the premise/hypothesis pair is joined by [SEP].
     ['A soccer game with multiple males playing. [SEP] Some men are playing a sport.'],
   ),
@@ -170,10 +170,10 @@ async function runScenario({ file, shown, title, texts }: Scenario, backend: Bac
   ];
 }
 
-/** The committed assets, or regenerated from the seed when a checkout lacks them. */
-function ensureBundledAssets(): void {
+/** The committed assets, or regenerated (and trained, on the CPU: minutes) when a checkout lacks them. */
+async function ensureBundledAssets(): Promise<void> {
   if (fs.existsSync(join(BUNDLED_ASSETS_DIR, 'bert-mini', 'config.json'))) return;
-  writeBundledAssets(BUNDLED_ASSETS_DIR);
+  await writeBundledAssets(BUNDLED_ASSETS_DIR);
   process.stdout.write(`wrote the bundled model and adapters to ${displayPath(BUNDLED_ASSETS_DIR)}\n`);
 }
 
@@ -200,9 +200,9 @@ export const demoCommand: Command = {
           }));
     try {
       if (parsed.files.length === 0) {
-        ensureBundledAssets();
+        await ensureBundledAssets();
         process.stdout.write(
-          'The bundled bert-mini and its adapters have random weights: the predictions are not meaningful.\n',
+          'The bundled bert-mini is random and frozen; its adapters, heads and the fusion were trained by adaptc on small generated tasks.\n',
         );
       }
       const { backend, notice, release } = await pickBackend();
