@@ -1,6 +1,6 @@
-// Every example checks clean. The bundled assets (examples/assets) come from another part of the project;
-// until they exist, each example is checked against equivalent test fixtures instead.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Every example checks clean against the bundled assets (examples/assets, committed), and checks to the
+// program its comments promise.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFile } from '../../src/dsl/check.ts';
@@ -8,35 +8,21 @@ import { renderDiagnostics } from '../../src/dsl/diagnostics.ts';
 
 const EXAMPLES = join(import.meta.dirname, '../../examples');
 const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.adapt'));
-const hasAssets = existsSync(join(EXAMPLES, 'assets'));
 
 describe('examples', () => {
-  it.skipIf(!hasAssets).each(files)('examples/%s checks clean with the bundled assets', (file) => {
+  it.each(files)('examples/%s checks clean with the bundled assets', (file) => {
     const result = checkFile(join(EXAMPLES, file));
     expect(renderDiagnostics(result.diagnostics, result.sources)).toBe('');
   });
 
-  it.each(files)('examples/%s checks clean against the fixtures', (file) => {
-    const source = readFileSync(join(EXAMPLES, file), 'utf8')
-      .replace('"assets/bert-mini"', '"../../fixtures/bert12"')
-      .replace('"assets/store"', '"../../fixtures/store"');
-    const result = checkFile(join(import.meta.dirname, 'programs', file), { source });
-    expect(renderDiagnostics(result.diagnostics, result.sources)).toBe('');
-  });
-
-  const checkedAgainstFixtures = (file: string) => {
-    const source = readFileSync(join(EXAMPLES, file), 'utf8')
-      .replace('"assets/bert-mini"', '"../../fixtures/bert12"')
-      .replace('"assets/store"', '"../../fixtures/store"');
-    return checkFile(join(import.meta.dirname, 'programs', file), { source }).program!;
-  };
+  const checked = (file: string) => checkFile(join(EXAMPLES, file)).program!;
 
   it('sst2 and parallel: heads come with the loaded adapters and are inferred from the setup', () => {
-    const sst2 = checkedAgainstFixtures('sst2.adapt');
+    const sst2 = checked('sst2.adapt');
     expect(sst2.setup).toEqual({ type: 'Stack', children: ['sst2'] });
     expect(sst2.headSetup).toEqual({ kind: 'single', head: 'sst2' });
-    expect(checkedAgainstFixtures('adapterdrop.adapt').skipLayers).toEqual([0, 1, 2, 3, 4]);
-    const parallel = checkedAgainstFixtures('parallel.adapt');
+    expect(checked('adapterdrop.adapt').skipLayers).toEqual([0, 1, 2, 3, 4]);
+    const parallel = checked('parallel.adapt');
     expect(parallel.headSetup).toEqual({ kind: 'parallel', heads: ['task1', 'task2'] });
     expect(parallel.heads.get('task2')?.config.num_labels).toBe(5);
   });
@@ -45,7 +31,7 @@ describe('examples', () => {
     expect(readFileSync(join(EXAMPLES, 'seed-fusion.adapt'), 'utf8')).toContain(
       'setup Stack(Fuse(multinli,qqp,qnli), head cb) drop 0..10\n',
     );
-    const program = checkedAgainstFixtures('seed-fusion.adapt');
+    const program = checked('seed-fusion.adapt');
     // The Stack only attaches the head: the setup is the Fuse itself.
     expect(program.setup).toEqual({ type: 'Fuse', children: ['multinli', 'qqp', 'qnli'] });
     expect(program.headSetup).toEqual({ kind: 'single', head: 'cb' });

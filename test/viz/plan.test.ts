@@ -38,7 +38,9 @@ describe('composition plan', () => {
       { layer: 11, column: 3, locations: ['fusion'] },
     ]);
     expect(plan.replication).toBeNull();
-    expect(plan.heads).toEqual([{ name: 'cb', labels: ['LABEL_0', 'LABEL_1', 'LABEL_2'], channel: null }]);
+    expect(plan.heads).toEqual([
+      { name: 'cb', labels: ['entailment', 'contradiction', 'neutral'], channel: null },
+    ]);
   });
 
   it('parallel: the batch is replicated ×2 from the first adapter, one head per channel', () => {
