@@ -4,8 +4,10 @@
 // Each task is a seeded generator of (text, label) rows; the demo's sentences are rows they can produce.
 // Pairs (NLI, paraphrase, question answering) are one text with the two parts joined by " [SEP] ", as the
 // demo feeds them. The rules are simple on purpose: a random frozen bert-mini passes little more than
-// which words occur, so every label is decided by words of the row (negation, extra detail, topic,
-// question word against answer phrase).
+// which words occur, so every label is decided by which words the row has (negation, an extra detail,
+// topic words, what the second question asks, whether an answer phrase is there), never by a relation
+// between the two halves of a pair (same topic or not, question word against the kind of answer): an
+// average over the sentence does not expose those.
 import { seededUniform } from '../load/init.ts';
 
 export interface TextExample {
@@ -257,7 +259,7 @@ const QUESTION_STARTS = [
   'how should i',
   'what can i do to',
 ];
-/** Question topics, each in three wordings: two questions are duplicates when they share the topic. */
+/** Question topics, each in three wordings. */
 const QUESTION_TOPICS: readonly (readonly string[])[] = [
   ['learn a new language', 'study a language', 'speak another language'],
   ['play the guitar', 'learn the guitar', 'get better at guitar'],
@@ -268,23 +270,37 @@ const QUESTION_TOPICS: readonly (readonly string[])[] = [
   ['make new friends', 'find friends', 'meet new people'],
 ];
 
-/** qqp: question [SEP] question, duplicate when both ask about the same thing in other words. */
+/**
+ * Other questions about the same topic, which a how-to question is not a duplicate of. Both questions of a
+ * qqp row share the topic (a same-topic test across the two halves is a relation between them, which an
+ * average over the sentence does not expose); what differs is what the second one asks.
+ */
+const OTHER_QUESTIONS = [
+  'why do people',
+  'why should i',
+  'when should i',
+  'where can i',
+  'how much time does it take to',
+  'is it good to',
+];
+
+/** qqp: question [SEP] question about the same thing, duplicate when the second asks the same how-to. */
 const QQP: GeneratedTask = {
   name: 'qqp',
   labels: ['not_duplicate', 'duplicate'],
-  description: 'question [SEP] question: duplicate when both ask about the same thing in other words',
+  description:
+    'how-to question [SEP] question on the same topic: duplicate when it asks the same how-to in other words, not when it asks why / when / where / how long',
   example(random) {
     const label = random() < 0.5 ? 0 : 1;
-    const first = Math.floor(random() * QUESTION_TOPICS.length);
-    let second = first;
-    while (label === 0 && second === first) second = Math.floor(random() * QUESTION_TOPICS.length);
-    const a = pick(random, QUESTION_TOPICS[first]);
+    const topic = pick(random, QUESTION_TOPICS);
+    const a = pick(random, topic);
     const b = pick(
       random,
-      QUESTION_TOPICS[second].filter((w) => w !== a),
+      topic.filter((w) => w !== a),
     );
-    const ask = (topic: string) => sentence(`${pick(random, QUESTION_STARTS)} ${topic}`, '?');
-    return { text: pair(ask(a), ask(b)), label };
+    const ask = (start: string, what: string) => sentence(`${start} ${what}`, '?');
+    const second = label === 1 ? pick(random, QUESTION_STARTS) : pick(random, OTHER_QUESTIONS);
+    return { text: pair(ask(pick(random, QUESTION_STARTS), a), ask(second, b)), label };
   },
 };
 
@@ -302,21 +318,36 @@ const ANSWERS: readonly { readonly word: string; readonly phrases: readonly stri
 const ACTORS = words('boy girl man woman dog child player cat');
 const ACTIONS = words('playing running reading singing sleeping eating walking');
 
-/** qnli: question [SEP] sentence, entailment when the sentence answers what the question asks. */
+/**
+ * qnli: question [SEP] sentence, entailment when the sentence gives an answer to what the question word
+ * asks, not_entailment when it gives none (it only restates the question, or says nobody knows). Whether
+ * an answer is there is decided by words of the sentence; an answer of the wrong kind ("where …?" answered
+ * "in the morning") would be a relation between the two halves, which an average over the sentence does
+ * not expose, so the generator does not write those.
+ */
 const QNLI: GeneratedTask = {
   name: 'qnli',
   labels: ['entailment', 'not_entailment'],
   description:
-    'question [SEP] sentence: entailment when the sentence answers what the question word asks (where / when / why)',
+    'question [SEP] sentence: entailment when the sentence answers the where / when / why, not_entailment when it gives no answer',
   example(random) {
     const label = random() < 0.5 ? 0 : 1;
-    const asked = Math.floor(random() * ANSWERS.length);
-    let given = asked;
-    while (label === 1 && given === asked) given = Math.floor(random() * ANSWERS.length);
+    const asked = pick(random, ANSWERS);
     const actor = pick(random, ACTORS);
     const action = pick(random, ACTIONS);
-    const question = sentence(`${ANSWERS[asked].word} is the ${actor} ${action}`, '?');
-    const answer = sentence(`the ${actor} is ${action} ${pick(random, ANSWERS[given].phrases)}`);
+    const question = sentence(`${asked.word} is the ${actor} ${action}`, '?');
+    const answer =
+      label === 0
+        ? sentence(`the ${actor} is ${action} ${pick(random, asked.phrases)}`)
+        : pick(random, [
+            () => sentence(`the ${actor} is ${action}`),
+            () => sentence(`the ${actor} is ${action} again`),
+            () => sentence(`nobody knows ${asked.word} the ${actor} is ${action}`),
+            () =>
+              sentence(
+                `${pick(random, words('he she'))} did not say ${asked.word} the ${actor} is ${action}`,
+              ),
+          ])();
     return { text: pair(question, answer), label };
   },
 };
