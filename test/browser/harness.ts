@@ -3,6 +3,7 @@
 // and serves them from http://localhost through page.route (a secure context, so navigator.gpu exists).
 
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { bundleForBrowser } from '../../src/web/build.ts';
 
 export { bundleForBrowser };
@@ -29,6 +30,28 @@ export const ORIGIN = 'http://localhost';
 
 export function launchWebGpuBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: WEBGPU_ARGS });
+}
+
+/**
+ * One browser for the file, closed after it. A launch failure fails every test that calls the accessor (a
+ * throwing beforeAll would only mark them skipped).
+ */
+export function useWebGpuBrowser(): () => Browser {
+  let browser: Browser | undefined;
+  let launchError: unknown;
+  beforeAll(async () => {
+    browser = await launchWebGpuBrowser().catch((error: unknown) => {
+      launchError = error;
+      return undefined;
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw launchError ?? new Error('useWebGpuBrowser() accessor called outside a test');
+    return browser;
+  };
 }
 
 export type SiteFiles = Readonly<Record<string, string>>;

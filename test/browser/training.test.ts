@@ -2,34 +2,22 @@
 // browser build of the runtime, within the library's tolerance, and AdamW steps that lower the loss.
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trainingGraph } from '../../src/autodiff/index.ts';
 import { compileFile } from '../../src/compiler.ts';
 import { serializeModel } from '../../src/runtime/webgpu/bundle.ts';
 import { temperatureAsInput } from '../../src/train/fusion.ts';
 import { excess, goldenInputJson, gradientCases } from '../golden/cases.ts';
-import { launchWebGpuBrowser, ORIGIN, openModulePage } from './harness.ts';
+import { ORIGIN, openModulePage, useWebGpuBrowser } from './harness.ts';
 import type { TrainingPageCase, TrainingPageRun } from './training-page.ts';
 
 const ENTRY = fileURLToPath(new URL('./training-page.ts', import.meta.url));
 const STEPS = 10;
 
 describe('training in headless Chromium', () => {
-  let browser: Browser | undefined;
-  let launchError: unknown;
-  beforeAll(async () => {
-    browser = await launchWebGpuBrowser().catch((error: unknown) => {
-      launchError = error;
-      return undefined;
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useWebGpuBrowser();
 
   it('computes the golden gradients on llvmpipe and lowers the loss with AdamW', async () => {
-    if (!browser) throw launchError;
     const files = new Map<string, Buffer>();
     const cases: TrainingPageCase[] = gradientCases.map(([, file, record]) => {
       const id = basename(file, '.adapt');
@@ -40,7 +28,7 @@ describe('training in headless Chromium', () => {
       files.set(`/models/${id}.bin`, Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength));
       return { id, labels: record.labels };
     });
-    const { page, bundle, errors } = await openModulePage(browser, ENTRY, 'adaptcTrainModels');
+    const { page, bundle, errors } = await openModulePage(browser(), ENTRY, 'adaptcTrainModels');
     expect(bundle).not.toMatch(/dawn\.node|from ['"]webgpu['"]|from ['"]node:/);
     await page.route(`${ORIGIN}/models/**`, (route) => {
       const body = files.get(new URL(route.request().url()).pathname);

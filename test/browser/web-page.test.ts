@@ -4,7 +4,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES_DIR } from '../../src/bundled/paths.ts';
 import { inputsFromJson } from '../../src/runtime/io.ts';
@@ -12,7 +11,7 @@ import { acquireNodeDevice } from '../../src/runtime/webgpu/device-node.ts';
 import { loadModel } from '../../src/runtime/webgpu/load-node.ts';
 import { buildSite } from '../../src/web/build.ts';
 import type { PageResults, SiteManifest } from '../../src/web/site.ts';
-import { launchWebGpuBrowser, ORIGIN } from './harness.ts';
+import { ORIGIN, useWebGpuBrowser } from './harness.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -48,23 +47,16 @@ function excess(actual: readonly number[], expected: ArrayLike<number>): { exces
 }
 
 describe('the browser page (examples/web/)', () => {
-  let browser: Browser | undefined;
-  let launchError: unknown;
+  const browser = useWebGpuBrowser();
   let siteDir: string;
-  beforeAll(async () => {
+  beforeAll(() => {
     siteDir = mkdtempSync(join(tmpdir(), 'adaptc-web-test-'));
-    browser = await launchWebGpuBrowser().catch((error: unknown) => {
-      launchError = error;
-      return undefined;
-    });
   });
-  afterAll(async () => {
-    await browser?.close();
+  afterAll(() => {
     rmSync(siteDir, { recursive: true, force: true });
   });
 
   it('runs every scenario on llvmpipe in Chromium with the numbers of Node', async () => {
-    if (!browser) throw launchError;
     await buildSite(siteDir);
     const files = filesUnder(siteDir);
     const site = JSON.parse(files.get('/scenarios.json')!.toString('utf8')) as SiteManifest;
@@ -73,7 +65,7 @@ describe('the browser page (examples/web/)', () => {
       /dawn\.node|from ['"]webgpu['"]|from ['"]node:/,
     );
 
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {

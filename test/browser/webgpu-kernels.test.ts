@@ -1,28 +1,15 @@
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchWebGpuBrowser, openModulePage } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { openModulePage, useWebGpuBrowser } from './harness.ts';
 import type { KernelChecks } from './kernels-page.ts';
 
 const ENTRY = fileURLToPath(new URL('./kernels-page.ts', import.meta.url));
 
 describe('WGSL kernels in headless Chromium on navigator.gpu', () => {
-  // A launch failure fails the test (a throwing beforeAll would only mark it skipped).
-  let browser: Browser | undefined;
-  let launchError: unknown;
-  beforeAll(async () => {
-    browser = await launchWebGpuBrowser().catch((error: unknown) => {
-      launchError = error;
-      return undefined;
-    });
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useWebGpuBrowser();
 
   it('runs matmul and layer norm on llvmpipe and matches the CPU', async () => {
-    if (!browser) throw launchError;
-    const { page, bundle, errors } = await openModulePage(browser, ENTRY, 'adaptcKernelChecks');
+    const { page, bundle, errors } = await openModulePage(browser(), ENTRY, 'adaptcKernelChecks');
     // The browser bundle must not drag in Dawn-for-Node.
     expect(bundle).not.toMatch(/dawn\.node|from ['"]webgpu['"]/);
     const result = await page.evaluate(() =>

@@ -2,12 +2,12 @@
 // not blank and the rendered text names every adapter and the head.
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXAMPLES_DIR } from '../../src/bundled/paths.ts';
 import { checkProgram, lower } from '../../src/compiler.ts';
 import { compositionPlan, setupText } from '../../src/viz/plan.ts';
 import { renderPlanSvg } from '../../src/viz/svg.ts';
-import { launchWebGpuBrowser } from '../browser/harness.ts';
+import { useWebGpuBrowser } from '../browser/harness.ts';
 
 function seedFusionSvg(): string {
   const program = checkProgram(join(EXAMPLES_DIR, 'seed-fusion.adapt'));
@@ -45,23 +45,17 @@ async function luminanceVariance(png: Buffer, browser: Browser): Promise<number>
 }
 
 describe('adaptc graph in Chromium', () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchWebGpuBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = useWebGpuBrowser();
 
   it('renders seed-fusion.adapt: not blank, names multinli, qqp, qnli and cb', async () => {
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     await page.setContent(`<!doctype html><body style="margin:0">${seedFusionSvg()}</body>`);
     const svg = page.locator('svg');
     const box = await svg.boundingBox();
     expect(box?.width).toBeGreaterThan(300);
     expect(box?.height).toBeGreaterThan(300);
     const png = await svg.screenshot();
-    expect(await luminanceVariance(png, browser)).toBeGreaterThan(100);
+    expect(await luminanceVariance(png, browser())).toBeGreaterThan(100);
     const texts = await page.locator('svg text').allTextContents();
     const all = texts.join('\n');
     for (const name of ['multinli', 'qqp', 'qnli', 'cb']) expect(all).toContain(name);
