@@ -23,6 +23,7 @@ import type { Dims, WgslKernel } from './kernel.ts';
 import { layerNormKernel } from './layernorm.ts';
 import { layerNormGradKernel } from './layernorm-grad.ts';
 import {
+  type LowRankSchedule,
   type LowRankWeights,
   lowRankKernel,
   lowRankLayout,
@@ -31,6 +32,7 @@ import {
 } from './lowrank.ts';
 import { matmulKernel, segmentedMatmulTable } from './matmul.ts';
 import { reduceKernel } from './reduce.ts';
+import { type KernelSchedules, LLVMPIPE_SCHEDULES } from './schedules.ts';
 import { contiguousStrides, resolveView, type StridedView, stepsWrap } from './views.ts';
 
 /**
@@ -95,19 +97,22 @@ export class PlanError extends Error {
 export interface PlanOptions {
   readonly fuse?: boolean;
   readonly limits?: PlanLimits;
-  /** Widest low-rank branch run as one kernel (see FusionOptions). */
+  /** Widest low-rank branch run as one kernel (see FusionOptions); the low-rank schedule's maxRank by default. */
   readonly maxLowRank?: number;
+  /** How kernels are tiled (`schedulesFor(adapter)`); llvmpipe's by default. */
+  readonly schedules?: KernelSchedules;
 }
 
 export function planKernels(graph: Graph, options: PlanOptions = {}): KernelPlan {
   const fused = options.fuse ?? true;
   const limits = options.limits ?? DEFAULT_PLAN_LIMITS;
+  const schedules = options.schedules ?? LLVMPIPE_SCHEDULES;
   const fusion = groupNodes(graph, {
     fuse: fused,
-    ...(options.maxLowRank !== undefined ? { maxLowRank: options.maxLowRank } : {}),
+    maxLowRank: options.maxLowRank ?? schedules.lowRank.maxRank,
   });
   checkParameterSizes(graph, limits);
-  const steps = inDependencyOrder(fusion.groups.map((group) => planStep(graph, group)));
+  const steps = inDependencyOrder(fusion.groups.map((group) => planStep(graph, group, schedules)));
   for (const step of steps) checkKernelLimits(graph, step, limits);
   return { graph, fusion, steps, fused };
 }
@@ -202,7 +207,7 @@ const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const node = (id: NodeId): BufferSource => ({ kind: 'node', node: id });
 const align = (n: number): 1 | 4 => (n % 4 === 0 ? 4 : 1);
 
-function planStep(graph: Graph, group: KernelGroup): PlannedStep {
+function planStep(graph: Graph, group: KernelGroup, schedules: KernelSchedules): PlannedStep {
   const shapeAt = (id: NodeId, env: Bindings) => evalShape(graph.nodes[id].shape, env);
   const staticLast = (id: NodeId) => {
     const shape = graph.nodes[id].shape;
@@ -293,6 +298,7 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
       const segmented = group.kind === 'segmented_linear';
       const kernel = matmulKernel({
         transposeB: true,
+        schedule: schedules.matmul,
         alignK: align(K),
         alignN: align(N),
         ...(segmented ? { grid: 'segmented' as const } : {}),
@@ -339,7 +345,7 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
       };
     }
     case 'lowrank':
-      return lowRankStep(graph, group);
+      return lowRankStep(graph, group, schedules.lowRank);
     case 'fusion_attention': {
       const H = staticLast(group.q);
       const kernel = fusionAttentionKernel({
@@ -368,6 +374,7 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
     case 'matmul': {
       const kernel = matmulKernel({
         transposeB: group.transB,
+        schedule: schedules.matmul,
         grid: 'batched',
         ...batchedAlignment(graph, group),
         ...(group.scale !== undefined ? { epilogue: { scale: group.scale } } : {}),
@@ -392,6 +399,7 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
     case 'layernorm': {
       const H = staticLast(group.node);
       const kernel = layerNormKernel({
+        schedule: schedules.layerNorm,
         eps: group.eps,
         residual: group.residual !== undefined,
         alignH: align(H),
@@ -552,7 +560,11 @@ function planStep(graph: Graph, group: KernelGroup): PlannedStep {
   }
 }
 
-function lowRankStep(graph: Graph, group: KernelGroup & { kind: 'lowrank' }): PlannedStep {
+function lowRankStep(
+  graph: Graph,
+  group: KernelGroup & { kind: 'lowrank' },
+  schedule: LowRankSchedule,
+): PlannedStep {
   const keyOf = (id: NodeId | undefined) => {
     const n = id === undefined ? undefined : graph.nodes[id];
     return n?.op === 'param' ? n.key : undefined;
@@ -586,6 +598,7 @@ function lowRankStep(graph: Graph, group: KernelGroup & { kind: 'lowrank' }): Pl
   };
   const kernel = lowRankKernel({
     ...shape,
+    schedule,
     activation: (group.activation ?? 'identity') as Activation,
     residual: group.residual !== undefined ? 'buffer' : 'none',
     segmented,

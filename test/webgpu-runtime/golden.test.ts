@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { GPU_SCHEDULES, LLVMPIPE_SCHEDULES, schedulesFor } from '../../src/codegen-wgsl/schedules.ts';
 import { inputsFromJson, type OutputJson } from '../../src/runtime/io.ts';
 import { loadModel } from '../../src/runtime/webgpu/load-node.ts';
 import { ADAPT_DIR, compareCase, type GoldenCase, goldenInputJson, okCases } from '../golden/cases.ts';
@@ -30,6 +31,28 @@ describe('golden cases on WebGPU', () => {
 
   it.each(okCases.map((c) => [c.id, c] as const))('%s', async (id, c) => {
     const model = await loadModel(join(ADAPT_DIR, `${id}.adapt`), { device: gpu().acquired });
+    try {
+      expectWithin(c, (await model.run(inputs)).outputs);
+    } finally {
+      model.release();
+    }
+  });
+});
+
+describe('golden cases with the schedules chosen for hardware GPUs (run here on llvmpipe)', () => {
+  it('picks schedules by adapter: llvmpipe’s for CPU rasterizers, the GPU set otherwise', () => {
+    expect(schedulesFor(gpu().acquired.adapterInfo)).toBe(
+      /llvmpipe/.test(gpu().acquired.adapterInfo.description) ? LLVMPIPE_SCHEDULES : GPU_SCHEDULES,
+    );
+    expect(schedulesFor({ description: 'NVIDIA H200' })).toBe(GPU_SCHEDULES);
+    expect(schedulesFor({ description: 'SwiftShader Device (Subzero)' })).toBe(LLVMPIPE_SCHEDULES);
+  });
+
+  it.each(okCases.map((c) => [c.id, c] as const))('%s', async (id, c) => {
+    const model = await loadModel(join(ADAPT_DIR, `${id}.adapt`), {
+      device: gpu().acquired,
+      schedules: GPU_SCHEDULES,
+    });
     try {
       expectWithin(c, (await model.run(inputs)).outputs);
     } finally {

@@ -12,7 +12,7 @@ import {
   type RuntimeBenchOptions,
 } from '../../bench/runtime.ts';
 import { benchTrainStep, type StepTiming } from '../../bench/train-step.ts';
-import { DEFAULT_MATMUL_SCHEDULE } from '../../codegen-wgsl/matmul.ts';
+import { schedulesFor } from '../../codegen-wgsl/schedules.ts';
 import type { AcquiredDevice } from '../../runtime/webgpu/device.ts';
 import { acquireNodeDevice } from '../../runtime/webgpu/device-node.ts';
 import { webgpuBackend } from '../../train/backend.ts';
@@ -140,24 +140,22 @@ async function trainStepSection(
   ];
 }
 
-/** (b) The runtime's default matmul schedule on a BERT-base FFN-shaped product, against numpy sgemm. */
-async function matmulSection(
-  device: Awaited<ReturnType<typeof acquireNodeDevice>>,
-  rows: number,
-): Promise<string[]> {
+/** (b) The device's matmul schedule on a BERT-base FFN-shaped product, against numpy sgemm. */
+async function matmulSection(device: AcquiredDevice, rows: number): Promise<string[]> {
+  const schedule = schedulesFor(device.adapterInfo).matmul;
   const report = await benchmarkMatmul({
     device,
     M: rows,
     N: 3072,
     K: 768,
-    schedules: [DEFAULT_MATMUL_SCHEDULE],
+    schedules: [schedule],
     layouts: ['B[N,K]'],
     repeats: 3,
     dispatches: 2,
   });
   const row = report.rows[0];
   return [
-    `(b) matmul ${report.M}×${report.K} · (${report.N}×${report.K})ᵀ, schedule ${DEFAULT_MATMUL_SCHEDULE.rows}×${DEFAULT_MATMUL_SCHEDULE.cols4}`,
+    `(b) matmul ${report.M}×${report.K} · (${report.N}×${report.K})ᵀ, schedule ${schedule.rows}×${schedule.cols4}`,
     '| implementation | GFLOP/s (median) | GFLOP/s (best) |',
     '|---|---|---|',
     `| WGSL on ${report.adapter.split(',')[0]} | ${row.rates.median.toFixed(1)} | ${row.rates.best.toFixed(1)} |`,

@@ -10,6 +10,7 @@ import {
   type PlanLimits,
   planKernels,
 } from '../../codegen-wgsl/kernel-plan.ts';
+import { type KernelSchedules, schedulesFor } from '../../codegen-wgsl/schedules.ts';
 import type { Graph, InputName, NodeId } from '../../ir/graph.ts';
 import { type Bindings, evalShape } from '../../ir/shape.ts';
 import type { MemoryPlan } from '../../passes/memory-plan.ts';
@@ -45,6 +46,8 @@ export interface ModelOptions {
   readonly fuse?: boolean;
   /** Widest low-rank branch run as one kernel (0: always two matmuls). */
   readonly maxLowRank?: number;
+  /** How kernels are tiled; by default the device's (`schedulesFor` its adapter). */
+  readonly schedules?: KernelSchedules;
   /** Release the device with the model (when the loader acquired it). */
   readonly ownsDevice?: boolean;
   /**
@@ -143,6 +146,7 @@ export class GpuModel {
     const plan = planKernels(source.graph, {
       fuse: options.fuse ?? true,
       limits,
+      schedules: options.schedules ?? schedulesFor(acquired.adapterInfo),
       ...(options.maxLowRank !== undefined ? { maxLowRank: options.maxLowRank } : {}),
     });
     const parameterBuffers = options.parameterBuffers ?? new Map<string, GPUBuffer>();
