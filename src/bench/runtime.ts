@@ -11,7 +11,8 @@ import type { EncoderConfig } from '../lower/model-config.ts';
 import { runPasses } from '../passes/pass.ts';
 import { INFERENCE_PASSES } from '../passes/pipeline.ts';
 import type { AcquiredDevice } from '../runtime/webgpu/device.ts';
-import { GpuModel, type ModelInputs, type ModelSource } from '../runtime/webgpu/model.ts';
+import type { KernelTime } from '../runtime/webgpu/executor.ts';
+import { deviceContext, GpuModel, type ModelInputs, type ModelSource } from '../runtime/webgpu/model.ts';
 import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../testing/model.ts';
 
 export interface ModelShape {
@@ -128,16 +129,21 @@ async function create(source: ModelSource, device: AcquiredDevice, fuse = true):
   return GpuModel.create(source, device, { fuse });
 }
 
-/** (a) Fuse(a, b, c) with a classification head: fused kernels vs one kernel per IR op. */
-export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<string[]> {
-  const model = encoderOf(o.fuseModel);
-  const source = sourceOf({
+/** (a)'s composition: Fuse(a, b, c) of three bottleneck adapters with a classification head. */
+function fuseScenario(model: EncoderConfig): ModelSource {
+  return sourceOf({
     model,
     adapters: { a: bottleneck(), b: bottleneck(), c: bottleneck() },
     setup: { type: 'Fuse', children: ['a', 'b', 'c'] },
     headSetup: { kind: 'single', head: 'head' },
     fusion: true,
   });
+}
+
+/** (a) Fuse(a, b, c) with a classification head: fused kernels vs one kernel per IR op. */
+export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<string[]> {
+  const model = encoderOf(o.fuseModel);
+  const source = fuseScenario(model);
   const inputs = inputsOf(model, o.batch, o.seq);
   const sizes = { B: o.batch, T: o.seq };
   const fused = await create(source, o.device, true);
@@ -155,6 +161,61 @@ export async function benchFusedVsUnfused(o: RuntimeBenchOptions): Promise<strin
     `| one kernel per op | ${unfusedTime.dispatches} | ${unfusedTime.medianMs.toFixed(0)} | ${mib(unfusedMemory.peakBytes)} | ${mib(unfusedMemory.allocatedBytes)} |`,
     `unfused / fused time: ${(unfusedTime.medianMs / fusedTime.medianMs).toFixed(2)}×, dispatches ${(unfusedTime.dispatches / fusedTime.dispatches).toFixed(2)}×`,
   ];
+}
+
+/**
+ * (p) Where (a)'s time goes: one profiled run of each schedule (every launch submitted alone), time per kernel,
+ * and the bound on per-op / fused that the matmuls, shared by both schedules, leave.
+ */
+export async function profileFusedVsUnfused(o: RuntimeBenchOptions): Promise<string[]> {
+  const model = encoderOf(o.fuseModel);
+  const source = fuseScenario(model);
+  const inputs = inputsOf(model, o.batch, o.seq);
+  const { executor } = deviceContext(o.device.device);
+  const profiles: KernelProfile[] = [];
+  for (const fuse of [true, false]) {
+    const m = await create(source, o.device, fuse);
+    await m.run(inputs);
+    executor.profile = new Map();
+    try {
+      await m.run(inputs);
+      profiles.push(summarize(executor.profile));
+    } finally {
+      executor.profile = null;
+      m.release();
+    }
+  }
+  const [fused, unfused] = profiles;
+  const row = (name: string, p: KernelProfile) =>
+    `| ${name} | ${p.totalMs.toFixed(0)} | ${p.matmulMs.toFixed(0)} | ${((100 * p.matmulMs) / p.totalMs).toFixed(0)}% | ${p.largest} |`;
+  return [
+    `(p) where (a)'s time goes, ${describe(o.fuseModel)}, batch ${o.batch} × seq ${o.seq} (each launch submitted alone)`,
+    '| schedule | total ms | matmul ms | matmul share | largest kernels: ms (launches) |',
+    '|---|---|---|---|---|',
+    row('fused', fused),
+    row('one kernel per op', unfused),
+    `with every non-matmul kernel free, per-op / fused could reach at most ${(unfused.totalMs / fused.matmulMs).toFixed(2)}×`,
+  ];
+}
+
+interface KernelProfile {
+  readonly totalMs: number;
+  readonly matmulMs: number;
+  /** The six slowest kernels, as `name ms (launches)`. */
+  readonly largest: string;
+}
+
+function summarize(kernels: ReadonlyMap<string, KernelTime>): KernelProfile {
+  const entries = [...kernels].sort((x, y) => y[1].ms - x[1].ms);
+  const sum = (list: typeof entries) => list.reduce((a, [, k]) => a + k.ms, 0);
+  return {
+    totalMs: sum(entries),
+    matmulMs: sum(entries.filter(([name]) => name.startsWith('matmul'))),
+    largest: entries
+      .slice(0, 6)
+      .map(([name, k]) => `${name} ${k.ms.toFixed(0)} (${k.launches})`)
+      .join(', '),
+  };
 }
 
 function parallelScenario(model: EncoderConfig, skipLayers: readonly number[] = []): Scenario {

@@ -5,7 +5,7 @@ import { PlanError, planKernels } from '../../src/codegen-wgsl/kernel-plan.ts';
 import { inputsFromJson } from '../../src/runtime/io.ts';
 import { acquireNodeDevice } from '../../src/runtime/webgpu/device-node.ts';
 import { compileForGpu, loadModel } from '../../src/runtime/webgpu/load-node.ts';
-import { GpuModel } from '../../src/runtime/webgpu/model.ts';
+import { deviceContext, GpuModel } from '../../src/runtime/webgpu/model.ts';
 import { ADAPT_DIR, goldenInputJson } from '../golden/cases.ts';
 import { useGpu } from '../webgpu/gpu.ts';
 
@@ -89,6 +89,25 @@ describe('limits and failures', () => {
         expect(Array.from(r.outputs.get('last_hidden_state')!.data)).toEqual(Array.from(alone[i]));
       });
     } finally {
+      model.release();
+    }
+  });
+
+  it('profiles a run kernel by kernel when asked, with the same outputs', async () => {
+    const model = await loadModel(source('single_seq_bn'), { device: gpu().acquired });
+    const { executor } = deviceContext(gpu().acquired.device);
+    try {
+      const plain = await model.run(inputs);
+      executor.profile = new Map();
+      const profiled = await model.run(inputs);
+      const launches = [...executor.profile.values()].reduce((a, k) => a + k.launches, 0);
+      expect(launches).toBe(profiled.dispatches);
+      expect([...executor.profile.values()].every((k) => k.ms >= 0)).toBe(true);
+      expect(Array.from(profiled.outputs.get('last_hidden_state')!.data)).toEqual(
+        Array.from(plain.outputs.get('last_hidden_state')!.data),
+      );
+    } finally {
+      executor.profile = null;
       model.release();
     }
   });

@@ -9,6 +9,7 @@ import {
   benchParallel,
   describe,
   type ModelShape,
+  profileFusedVsUnfused,
   type RuntimeBenchOptions,
 } from '../../bench/runtime.ts';
 import { benchTrainStep, type StepTiming } from '../../bench/train-step.ts';
@@ -19,9 +20,11 @@ import { webgpuBackend } from '../../train/backend.ts';
 import { type Command, EXIT_OK, EXIT_USER_ERROR } from '../command.ts';
 import { reportUserError } from '../errors.ts';
 
-const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f'];
+const SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f', 'p'];
+/** What runs without --only: p is a diagnosis of (a), not a measurement. */
+const DEFAULT_SECTIONS = ['a', 'b', 'c', 'd', 'e', 'f'];
 
-const USAGE = `usage: adaptc bench [--only a,b,c,d,e,f] [--layers N] [--batch B] [--seq T] [--repeats R]
+const USAGE = `usage: adaptc bench [--only a,b,c,d,e,f,p] [--layers N] [--batch B] [--seq T] [--repeats R]
 
 Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
   (a) fused vs one kernel per op: Fuse(a,b,c) + head on a BERT-base-shaped model
@@ -30,6 +33,7 @@ Benchmarks the WebGPU runtime (llvmpipe when there is no GPU):
   (d) drop 0..4 vs no drop on that Parallel of 8 (with the FLOP bound)
   (e) BatchSplit of 8 LoRAs (one row each) vs one LoRA on the whole batch
   (f) one training step on the BERT-base shape: one bottleneck adapter (and its head) vs every parameter
+  (p) only with --only: where (a)'s time goes, kernel by kernel (each launch submitted alone)
   --layers N   encoder layers of the BERT-base shape in (a) (default 12)
   --batch B, --seq T   sizes (default 8 × 128)
   --repeats R  timed runs per measurement after a warm-up (default 3)
@@ -48,7 +52,7 @@ export const benchCommand: Command = {
       values = parseArgs({
         args: [...args],
         options: {
-          only: { type: 'string', default: SECTIONS.join(',') },
+          only: { type: 'string', default: DEFAULT_SECTIONS.join(',') },
           layers: { type: 'string', default: String(BERT_BASE_SHAPE.layers) },
           batch: { type: 'string', default: '8' },
           seq: { type: 'string', default: '128' },
@@ -101,6 +105,7 @@ export const benchCommand: Command = {
             : []),
           ...(only.has('d') ? [() => benchDrop(options)] : []),
           ...(only.has('e') ? [() => benchBatchSplit(options)] : []),
+          ...(only.has('p') ? [() => profileFusedVsUnfused(options)] : []),
           ...(only.has('f') ? [() => trainStepSection(device, { ...BERT_BASE_SHAPE, layers }, repeats)] : []),
         ];
         for (const section of sections) log(`\n${(await section()).join('\n')}`);

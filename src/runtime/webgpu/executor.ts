@@ -15,6 +15,12 @@ const STAGE_COMPUTE = 0x4;
 
 export const STORAGE_USAGE = USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST;
 
+/** Time spent in one kernel over a profiled run. */
+export interface KernelTime {
+  readonly ms: number;
+  readonly launches: number;
+}
+
 export interface KernelLaunch<D extends Dims = Dims> {
   readonly kernel: WgslKernel<D>;
   readonly dims: D;
@@ -103,10 +109,30 @@ export class Executor {
   }
 
   /**
+   * When set, `run` submits each launch alone and adds its wall time here, by kernel name: a profile (slower
+   * than a real run, which records every launch into one command buffer).
+   */
+  profile: Map<string, KernelTime> | null = null;
+
+  /**
    * Records every launch, in order, into one compute pass of one command buffer, submits it and resolves when
    * the GPU has finished. Validation and out-of-memory errors name the kernels.
    */
   async run(launches: readonly KernelLaunch<Dims>[]): Promise<void> {
+    const profile = this.profile;
+    if (profile === null) return this.submit(launches);
+    for (const launch of launches) {
+      const started = performance.now();
+      await this.submit([launch]);
+      const known = profile.get(launch.kernel.name) ?? { ms: 0, launches: 0 };
+      profile.set(launch.kernel.name, {
+        ms: known.ms + performance.now() - started,
+        launches: known.launches + 1,
+      });
+    }
+  }
+
+  private async submit(launches: readonly KernelLaunch<Dims>[]): Promise<void> {
     const compiled = await Promise.all(launches.map((launch) => this.compile(launch.kernel)));
     const label = [...new Set(launches.map((launch) => launch.kernel.name))].join(', ');
     const uniforms: GPUBuffer[] = [];
