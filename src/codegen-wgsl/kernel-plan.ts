@@ -48,6 +48,8 @@ export type BufferSource =
 export interface PackedWeights {
   /** Names the packed buffer (derived from the parameter keys). */
   readonly key: string;
+  /** The parameters packed into it. */
+  readonly params: readonly string[];
   pack(weights: (key: string) => HostTensor | undefined): Float32Array;
 }
 
@@ -582,6 +584,7 @@ function lowRankStep(
   const keys = [group.down, group.downBias, group.up, group.upBias].map(keyOf);
   const packed: PackedWeights = {
     key: `lowrank:${keys.join('|')}`,
+    params: keys.filter((k): k is string => k !== undefined),
     pack(weights) {
       const [down, downBias, up, upBias] = keys.map((k) => (k === undefined ? undefined : weights(k)?.data));
       if (!down || !up) throw new PlanError(`low-rank weights ${keys.join(', ')} are missing`);

@@ -112,6 +112,24 @@ describe('limits and failures', () => {
     }
   });
 
+  it('refuses to pack a parameter the caller rewrites between runs into a weight pool', async () => {
+    const compiled = source('single_seq_bn');
+    const down = compiled.graph.nodes.find(
+      (n) => n.op === 'param' && n.key.endsWith('adapter_down.0.weight'),
+    );
+    expect(down?.op).toBe('param');
+    const key = (down as { key: string }).key;
+    const { executor } = deviceContext(gpu().acquired.device);
+    const buffer = executor.createBuffer(16, key);
+    try {
+      await expect(
+        GpuModel.create(compiled, gpu().acquired, { parameterBuffers: new Map([[key, buffer]]) }),
+      ).rejects.toThrow(`parameter '${key}' is rewritten between runs and cannot be packed`);
+    } finally {
+      executor.release(buffer);
+    }
+  });
+
   it('rejects a run on a lost device instead of returning zeros', async () => {
     gpu();
     const model = await loadModel(source('bare_base_model'));

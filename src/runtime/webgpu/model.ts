@@ -155,7 +155,7 @@ export class GpuModel {
       if (source.graph.nodes[id].op === 'param') model.weightBuffer(id);
     }
     for (const packed of plan.steps.flatMap((s) => s.packed ?? [])) {
-      const owned = [...parameterBuffers.keys()].find((key) => packed.key.includes(key));
+      const owned = packed.params.find((key) => parameterBuffers.has(key));
       if (owned !== undefined) {
         throw new GpuKernelError(
           'model',
