@@ -23,7 +23,7 @@ export type BackendFactory = (
 ) => Promise<TrainBackend>;
 
 /** A weight lookup where the trained tensors replace the loaded ones. */
-export function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Array>) {
+function lookupWith(weights: WeightStore, params: ReadonlyMap<string, Float32Array>) {
   return (key: string): HostTensor | undefined => {
     const data = params.get(key);
     const base = weights.get(key);

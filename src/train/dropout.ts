@@ -71,10 +71,5 @@ export function withDropout(g: Graph, rates: DropoutRates, headRate: (head: stri
   return b.build();
 }
 
-/** The dropout masks of a graph. */
-export function dropoutMasks(g: Graph): readonly NodeId[] {
-  return g.nodes.filter((n) => n.op === 'dropout_mask').map((n) => n.id);
-}
-
 /** The `dropout_seed` input of a step: an i32 scalar. */
 export const dropoutSeedInput = (seed: number) => ({ shape: [], data: Int32Array.of(seed) });

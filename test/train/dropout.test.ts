@@ -10,16 +10,14 @@ import {
 } from '../../src/autodiff/index.ts';
 import { ADAPTER_PRESETS, resolveHeadConfig } from '../../src/config/index.ts';
 import type { HeadConfig } from '../../src/config/types.ts';
+import type { Graph } from '../../src/ir/graph.ts';
 import { lowerProgram } from '../../src/lower/bert.ts';
 import { type Inputs, interpret } from '../../src/runtime/reference/interpret.ts';
 import { programOf, randomInputs, randomWeights, tinyEncoderConfig } from '../../src/testing/model.ts';
-import {
-  BERT_DROPOUT,
-  dropoutMasks,
-  dropoutRatesOf,
-  dropoutSeedInput,
-  withDropout,
-} from '../../src/train/dropout.ts';
+import { BERT_DROPOUT, dropoutRatesOf, dropoutSeedInput, withDropout } from '../../src/train/dropout.ts';
+
+/** The dropout masks of a graph. */
+const dropoutMasks = (g: Graph): number[] => g.nodes.filter((n) => n.op === 'dropout_mask').map((n) => n.id);
 
 const MODEL = tinyEncoderConfig({ hidden: 8, layers: 2, heads: 2, intermediate: 16 });
 
